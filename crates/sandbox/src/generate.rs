@@ -1,0 +1,2397 @@
+//! Generator of a coherent, realistic Ed-Fi Data Standard 5.x data set.
+//!
+//! [`generate`] writes one `{endpoint}.jsonl` file per resource (one POST body a
+//! line, no `id`) for a fictional district, "Riverbend Independent School
+//! District" (LEA 255950), in school year 2023-2024 (`schoolYear` 2024):
+//!
+//! * one LEA, `ceil(students / 500)` schools (cycling high, middle and
+//!   elementary schools), an LEA-wide course catalog;
+//! * per school: four nine-weeks grading periods, a fall and a spring semester,
+//!   course offerings and sections (at most 25 students a section), about one
+//!   staff member per 15 students (principal, counselor, teachers) with their
+//!   assignment and school associations, one teacher of record per section;
+//! * per student: a school enrollment, five sections a semester (four core
+//!   subjects and an elective), attendance events on school days, and a
+//!   grade per grading period plus a final grade for every section.
+//!
+//! Every descriptor value exists in the DS 5.2 descriptor set, every reference
+//! points at a record written to another file (or at a pre-seeded
+//! `schoolYearType`), identities are unique, and the files are listed in the
+//! API's dependency order. Records are streamed: only per-school indexes (the
+//! section identifiers of the school being written) stay in memory, so millions
+//! of records take constant memory. Output is deterministic for a given seed.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{ensure, Context, Result};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// What to generate and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateOptions {
+    /// Folder receiving the `{endpoint}.jsonl` files (created if missing).
+    pub out_dir: PathBuf,
+    /// Number of students; everything else scales from it (at least 1).
+    pub students: usize,
+    /// Seed of the random generator; the same seed gives the same bytes.
+    pub rng_seed: u64,
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateSummary {
+    /// `(endpoint, lines)` for every file written, in dependency order
+    /// (the order in which the files must be loaded).
+    pub files: Vec<(String, u64)>,
+}
+
+impl GenerateSummary {
+    /// Total number of records written.
+    pub fn total_lines(&self) -> u64 {
+        self.files.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// The endpoints written (namespace `ed-fi`), in the dependency order of the
+/// ODS/API 7.x DS 5.2 dependencies document (`order`, then name).
+pub const ENDPOINTS: [&str; 16] = [
+    "staffs",                                           // 3
+    "students",                                         // 3
+    "localEducationAgencies",                           // 4
+    "schools",                                          // 5
+    "gradingPeriods",                                   // 6
+    "sessions",                                         // 7
+    "courses",                                          // 8
+    "staffEducationOrganizationAssignmentAssociations", // 8
+    "courseOfferings",                                  // 9
+    "staffSchoolAssociations",                          // 9
+    "sections",                                         // 10
+    "staffSectionAssociations",                         // 11
+    "studentSchoolAssociations",                        // 13
+    "studentSchoolAttendanceEvents",                    // 14
+    "studentSectionAssociations",                       // 14
+    "grades",                                           // 15
+];
+
+const STAFFS: usize = 0;
+const STUDENTS: usize = 1;
+const LEAS: usize = 2;
+const SCHOOLS: usize = 3;
+const GRADING_PERIODS: usize = 4;
+const SESSIONS: usize = 5;
+const COURSES: usize = 6;
+const STAFF_ASSIGNMENTS: usize = 7;
+const COURSE_OFFERINGS: usize = 8;
+const STAFF_SCHOOLS: usize = 9;
+const SECTIONS: usize = 10;
+const STAFF_SECTIONS: usize = 11;
+const STUDENT_SCHOOLS: usize = 12;
+const ATTENDANCE: usize = 13;
+const STUDENT_SECTIONS: usize = 14;
+const GRADES: usize = 15;
+
+const SCHOOL_YEAR: i64 = 2024;
+const LEA_ID: i64 = 255950;
+const LEA_NAME: &str = "Riverbend Independent School District";
+const WEB: &str = "https://www.riverbendisd.org";
+const MAIL_DOMAIN: &str = "riverbendisd.org";
+const CITY: &str = "Riverbend";
+const STUDENTS_PER_SCHOOL: usize = 500;
+const STUDENTS_PER_STAFF: usize = 15;
+const CLASS_SIZE: usize = 25;
+const FIRST_STUDENT_ID: usize = 600_001;
+const FIRST_STAFF_ID: usize = 100_001;
+
+/// Writes `{endpoint}.jsonl` files for a district of `opts.students` students
+/// into `opts.out_dir`; see the module documentation.
+pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
+    ensure!(opts.students > 0, "--students must be at least 1");
+    fs::create_dir_all(&opts.out_dir)
+        .with_context(|| format!("creating {}", opts.out_dir.display()))?;
+    let mut out = Out::open(&opts.out_dir)?;
+    let mut rng = SmallRng::seed_from_u64(opts.rng_seed);
+    let cal = Calendar::new();
+    let catalog = Catalog::new();
+    let schools = plan_schools(opts.students, &mut rng);
+
+    write_lea(&mut out)?;
+    for course in &catalog.courses {
+        write_course(&mut out, course)?;
+    }
+    for school in &schools {
+        write_school(&mut out, school, &cal)?;
+        let teachers = write_staff(&mut out, school, &mut rng)?;
+        let schedule = write_schedule(&mut out, school, &cal, &catalog, &teachers)?;
+        write_students(&mut out, school, &cal, &catalog, &schedule, &mut rng)?;
+    }
+    out.finish(&opts.out_dir)
+}
+
+// ---------------------------------------------------------------------------
+// Output: one buffered writer per endpoint and a small JSON builder.
+
+struct Sink {
+    w: BufWriter<File>,
+    lines: u64,
+}
+
+struct Out {
+    sinks: Vec<Sink>,
+    line: String,
+}
+
+impl Out {
+    fn open(dir: &std::path::Path) -> Result<Out> {
+        let mut sinks = Vec::with_capacity(ENDPOINTS.len());
+        for ep in ENDPOINTS {
+            let path = dir.join(format!("{ep}.jsonl"));
+            let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            sinks.push(Sink {
+                w: BufWriter::with_capacity(1 << 16, f),
+                lines: 0,
+            });
+        }
+        Ok(Out {
+            sinks,
+            line: String::with_capacity(2048),
+        })
+    }
+
+    /// Writes one record (a JSON object built by `f`) as a line of `ep`'s file.
+    fn emit(&mut self, ep: usize, f: impl FnOnce(&mut Obj<'_>)) -> Result<()> {
+        self.line.clear();
+        self.line.push('{');
+        f(&mut Obj {
+            buf: &mut self.line,
+            first: true,
+        });
+        self.line.push_str("}\n");
+        let sink = &mut self.sinks[ep];
+        sink.w.write_all(self.line.as_bytes())?;
+        sink.lines += 1;
+        Ok(())
+    }
+
+    fn finish(self, dir: &std::path::Path) -> Result<GenerateSummary> {
+        let mut files = Vec::with_capacity(ENDPOINTS.len());
+        for (ep, mut sink) in ENDPOINTS.iter().zip(self.sinks) {
+            sink.w.flush().with_context(|| {
+                format!("writing {}", dir.join(format!("{ep}.jsonl")).display())
+            })?;
+            files.push((ep.to_string(), sink.lines));
+        }
+        Ok(GenerateSummary { files })
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_str(buf: &mut String, s: &str) {
+    buf.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => buf.push_str("\\\""),
+            '\\' => buf.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(buf, "\\u{:04x}", c as u32);
+            }
+            c => buf.push(c),
+        }
+    }
+    buf.push('"');
+}
+
+fn push_date(buf: &mut String, d: NaiveDate) {
+    let _ = write!(buf, "\"{:04}-{:02}-{:02}\"", d.year(), d.month(), d.day());
+}
+
+/// Builder of the members of one JSON object.
+struct Obj<'a> {
+    buf: &'a mut String,
+    first: bool,
+}
+
+impl Obj<'_> {
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.buf.push(',');
+        }
+        self.first = false;
+        self.buf.push('"');
+        self.buf.push_str(k);
+        self.buf.push_str("\":");
+    }
+
+    fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        push_json_str(self.buf, v);
+    }
+
+    /// A descriptor value `uri://ed-fi.org/{ty}Descriptor#{code}`.
+    fn desc(&mut self, k: &str, ty: &str, code: &str) {
+        self.key(k);
+        self.buf.push_str("\"uri://ed-fi.org/");
+        self.buf.push_str(ty);
+        self.buf.push_str("Descriptor#");
+        let start = self.buf.len();
+        push_json_str(self.buf, code);
+        // drop the opening quote that push_json_str added
+        self.buf.remove(start);
+    }
+
+    fn int(&mut self, k: &str, v: i64) {
+        self.key(k);
+        let _ = write!(self.buf, "{v}");
+    }
+
+    fn num(&mut self, k: &str, v: f64) {
+        self.key(k);
+        let _ = write!(self.buf, "{v}");
+    }
+
+    fn bool(&mut self, k: &str, v: bool) {
+        self.key(k);
+        self.buf.push_str(if v { "true" } else { "false" });
+    }
+
+    fn date(&mut self, k: &str, d: NaiveDate) {
+        self.key(k);
+        push_date(self.buf, d);
+    }
+
+    fn obj(&mut self, k: &str, f: impl FnOnce(&mut Obj<'_>)) {
+        self.key(k);
+        self.buf.push('{');
+        f(&mut Obj {
+            buf: &mut *self.buf,
+            first: true,
+        });
+        self.buf.push('}');
+    }
+
+    fn arr(&mut self, k: &str, f: impl FnOnce(&mut Arr<'_>)) {
+        self.key(k);
+        self.buf.push('[');
+        f(&mut Arr {
+            buf: &mut *self.buf,
+            first: true,
+        });
+        self.buf.push(']');
+    }
+
+    /// `k: [{inner_key: descriptor}]`, the shape of most descriptor collections.
+    fn desc_list(&mut self, k: &str, inner_key: &str, ty: &str, codes: &[&str]) {
+        self.arr(k, |a| {
+            for code in codes {
+                a.obj(|o| o.desc(inner_key, ty, code));
+            }
+        });
+    }
+}
+
+/// Builder of the items of one JSON array (of objects).
+struct Arr<'a> {
+    buf: &'a mut String,
+    first: bool,
+}
+
+impl Arr<'_> {
+    fn obj(&mut self, f: impl FnOnce(&mut Obj<'_>)) {
+        if !self.first {
+            self.buf.push(',');
+        }
+        self.first = false;
+        self.buf.push('{');
+        f(&mut Obj {
+            buf: &mut *self.buf,
+            first: true,
+        });
+        self.buf.push('}');
+    }
+}
+
+// References ----------------------------------------------------------------
+
+fn school_ref(o: &mut Obj<'_>, school_id: i64) {
+    o.obj("schoolReference", |r| r.int("schoolId", school_id));
+}
+
+fn school_year_ref(o: &mut Obj<'_>, key: &str, year: i64) {
+    o.obj(key, |r| r.int("schoolYear", year));
+}
+
+fn session_ref(o: &mut Obj<'_>, school_id: i64, session: &SessionDef) {
+    o.obj("sessionReference", |r| {
+        r.int("schoolId", school_id);
+        r.int("schoolYear", SCHOOL_YEAR);
+        r.str("sessionName", session.name);
+    });
+}
+
+fn student_ref(o: &mut Obj<'_>, unique_id: &str) {
+    o.obj("studentReference", |r| r.str("studentUniqueId", unique_id));
+}
+
+fn staff_ref(o: &mut Obj<'_>, unique_id: &str) {
+    o.obj("staffReference", |r| r.str("staffUniqueId", unique_id));
+}
+
+fn grading_period_ref(o: &mut Obj<'_>, school_id: i64, period: &PeriodDef) {
+    o.obj("gradingPeriodReference", |r| {
+        r.desc(
+            "gradingPeriodDescriptor",
+            "GradingPeriod",
+            period.descriptor,
+        );
+        r.str("gradingPeriodName", period.name);
+        r.int("schoolId", school_id);
+        r.int("schoolYear", SCHOOL_YEAR);
+    });
+}
+
+/// The identity of a section.
+struct SectionKey<'a> {
+    local_course_code: &'a str,
+    school_id: i64,
+    session_name: &'a str,
+    section_identifier: &'a str,
+}
+
+impl SectionKey<'_> {
+    fn members(&self, r: &mut Obj<'_>) {
+        r.str("localCourseCode", self.local_course_code);
+        r.int("schoolId", self.school_id);
+        r.int("schoolYear", SCHOOL_YEAR);
+        r.str("sectionIdentifier", self.section_identifier);
+        r.str("sessionName", self.session_name);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Calendar of school year 2023-2024.
+
+struct SessionDef {
+    name: &'static str,
+    term: &'static str,
+    /// Index in `Calendar::days` of the first and last instructional day.
+    first: usize,
+    last: usize,
+    periods: [usize; 2],
+}
+
+struct PeriodDef {
+    descriptor: &'static str,
+    name: &'static str,
+    first: usize,
+    last: usize,
+    sequence: i64,
+}
+
+struct Calendar {
+    /// Instructional days of the year, in order.
+    days: Vec<NaiveDate>,
+    /// The same days as JSON strings (with quotes), to write them fast.
+    day_json: Vec<String>,
+    sessions: [SessionDef; 2],
+    periods: [PeriodDef; 4],
+}
+
+fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid built-in date")
+}
+
+impl Calendar {
+    fn new() -> Calendar {
+        // Holidays and breaks (inclusive ranges).
+        let off = [
+            (ymd(2023, 9, 4), ymd(2023, 9, 4)),     // Labor Day
+            (ymd(2023, 10, 9), ymd(2023, 10, 9)),   // staff development
+            (ymd(2023, 11, 20), ymd(2023, 11, 24)), // Thanksgiving
+            (ymd(2023, 12, 21), ymd(2024, 1, 5)),   // winter break
+            (ymd(2024, 1, 15), ymd(2024, 1, 15)),   // MLK Day
+            (ymd(2024, 2, 19), ymd(2024, 2, 19)),   // Presidents' Day
+            (ymd(2024, 3, 11), ymd(2024, 3, 15)),   // spring break
+            (ymd(2024, 3, 29), ymd(2024, 3, 29)),   // Good Friday
+            (ymd(2024, 5, 27), ymd(2024, 5, 27)),   // Memorial Day
+        ];
+        let mut days = Vec::new();
+        let mut d = ymd(2023, 8, 21);
+        while d <= ymd(2024, 5, 31) {
+            let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+            if !weekend && !off.iter().any(|&(a, b)| a <= d && d <= b) {
+                days.push(d);
+            }
+            d += Duration::days(1);
+        }
+        let first_on_or_after = |x: NaiveDate| days.iter().position(|&d| d >= x).unwrap();
+        let last_on_or_before = |x: NaiveDate| days.iter().rposition(|&d| d <= x).unwrap();
+        let span = |a: NaiveDate, b: NaiveDate| (first_on_or_after(a), last_on_or_before(b));
+        let q = [
+            span(ymd(2023, 8, 21), ymd(2023, 10, 13)),
+            span(ymd(2023, 10, 16), ymd(2023, 12, 20)),
+            span(ymd(2024, 1, 8), ymd(2024, 3, 8)),
+            span(ymd(2024, 3, 18), ymd(2024, 5, 31)),
+        ];
+        let names = [
+            ("First Nine Weeks", "2023-2024 First Nine Weeks"),
+            ("Second Nine Weeks", "2023-2024 Second Nine Weeks"),
+            ("Third Nine Weeks", "2023-2024 Third Nine Weeks"),
+            ("Fourth Nine Weeks", "2023-2024 Fourth Nine Weeks"),
+        ];
+        let periods = std::array::from_fn(|i| PeriodDef {
+            descriptor: names[i].0,
+            name: names[i].1,
+            first: q[i].0,
+            last: q[i].1,
+            sequence: i as i64 + 1,
+        });
+        let sessions = [
+            SessionDef {
+                name: "2023-2024 Fall Semester",
+                term: "Fall Semester",
+                first: q[0].0,
+                last: q[1].1,
+                periods: [0, 1],
+            },
+            SessionDef {
+                name: "2023-2024 Spring Semester",
+                term: "Spring Semester",
+                first: q[2].0,
+                last: q[3].1,
+                periods: [2, 3],
+            },
+        ];
+        let day_json = days
+            .iter()
+            .map(|&d| {
+                let mut s = String::with_capacity(12);
+                push_date(&mut s, d);
+                s
+            })
+            .collect();
+        Calendar {
+            days,
+            day_json,
+            sessions,
+            periods,
+        }
+    }
+
+    /// Writes `"k":"<date of instructional day idx>"`.
+    fn put_day(&self, o: &mut Obj<'_>, k: &str, idx: usize) {
+        o.key(k);
+        o.buf.push_str(&self.day_json[idx]);
+    }
+
+    fn session_of(&self, day: usize) -> usize {
+        usize::from(day >= self.sessions[1].first)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Course catalog of the LEA.
+
+/// Grade levels K-12: (GradeLevelDescriptor code, course-code label, title label).
+const GRADE_LEVELS: [(&str, &str, &str); 13] = [
+    ("Kindergarten", "K", "Kindergarten"),
+    ("First grade", "01", "Grade 1"),
+    ("Second grade", "02", "Grade 2"),
+    ("Third grade", "03", "Grade 3"),
+    ("Fourth grade", "04", "Grade 4"),
+    ("Fifth grade", "05", "Grade 5"),
+    ("Sixth grade", "06", "Grade 6"),
+    ("Seventh grade", "07", "Grade 7"),
+    ("Eighth grade", "08", "Grade 8"),
+    ("Ninth grade", "09", "Grade 9"),
+    ("Tenth grade", "10", "Grade 10"),
+    ("Eleventh grade", "11", "Grade 11"),
+    ("Twelfth grade", "12", "Grade 12"),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Band {
+    Elementary,
+    Middle,
+    High,
+}
+
+impl Band {
+    fn idx(self) -> usize {
+        self as usize
+    }
+    fn grades(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            Band::Elementary => 0..=5,
+            Band::Middle => 6..=8,
+            Band::High => 9..=12,
+        }
+    }
+    fn school_label(self) -> &'static str {
+        match self {
+            Band::Elementary => "Elementary School",
+            Band::Middle => "Middle School",
+            Band::High => "High School",
+        }
+    }
+    fn abbreviation(self) -> &'static str {
+        match self {
+            Band::Elementary => "ES",
+            Band::Middle => "MS",
+            Band::High => "HS",
+        }
+    }
+}
+
+struct Course {
+    code: String,
+    title: String,
+    subject: &'static str,
+    grades: Vec<usize>,
+    parts: i64,
+    high_school: bool,
+    core: bool,
+}
+
+struct Catalog {
+    courses: Vec<Course>,
+    /// Per grade 0..=12, the catalog indexes of its four core courses.
+    core: Vec<[usize; 4]>,
+    /// Per band, the catalog indexes of its three electives.
+    electives: [[usize; 3]; 3],
+}
+
+const ELECTIVES_PER_STUDENT_CHOICE: usize = 3;
+
+impl Catalog {
+    fn new() -> Catalog {
+        let mut courses = Vec::new();
+        let mut core = Vec::new();
+        let subjects = [
+            ("ELA", "English Language Arts", "English Language Arts"),
+            ("MATH", "Mathematics", "Mathematics"),
+            ("SCI", "Science", "Science"),
+            ("SS", "Social Studies", "Social Studies"),
+        ];
+        for (g, (_, code_label, title_label)) in GRADE_LEVELS.iter().enumerate().take(9) {
+            let mut idx = [0; 4];
+            for (k, (prefix, title, subject)) in subjects.iter().enumerate() {
+                idx[k] = courses.len();
+                courses.push(Course {
+                    code: format!("{prefix}-{code_label}"),
+                    title: format!("{title}, {title_label}"),
+                    subject,
+                    grades: vec![g],
+                    parts: 2,
+                    high_school: false,
+                    core: true,
+                });
+            }
+            core.push(idx);
+        }
+        let high = [
+            [
+                ("ENG-1", "English I", "English"),
+                ("ALG-1", "Algebra I", "Mathematics"),
+                ("BIO", "Biology", "Science"),
+                ("WGEO", "World Geography", "Social Studies"),
+            ],
+            [
+                ("ENG-2", "English II", "English"),
+                ("GEOM", "Geometry", "Mathematics"),
+                ("CHEM", "Chemistry", "Science"),
+                ("WHIST", "World History", "Social Studies"),
+            ],
+            [
+                ("ENG-3", "English III", "English"),
+                ("ALG-2", "Algebra II", "Mathematics"),
+                ("PHYS", "Physics", "Science"),
+                ("USHIST", "U.S. History", "Social Studies"),
+            ],
+            [
+                ("ENG-4", "English IV", "English"),
+                ("PRECALC", "Precalculus", "Mathematics"),
+                ("ENVSCI", "Environmental Science", "Science"),
+                ("GOVT", "U.S. Government", "Social Studies"),
+            ],
+        ];
+        for (i, row) in high.iter().enumerate() {
+            let mut idx = [0; 4];
+            for (k, (code, title, subject)) in row.iter().enumerate() {
+                idx[k] = courses.len();
+                courses.push(Course {
+                    code: code.to_string(),
+                    title: title.to_string(),
+                    subject,
+                    grades: vec![9 + i],
+                    parts: 2,
+                    high_school: true,
+                    core: true,
+                });
+            }
+            core.push(idx);
+        }
+        let pe = "Physical, Health, and Safety Education";
+        let arts = "Fine and Performing Arts";
+        let elective_rows = [
+            (
+                Band::Elementary,
+                [
+                    ("PE-ES", "Physical Education, Elementary", pe),
+                    ("ART-ES", "Art, Elementary", arts),
+                    ("MUS-ES", "Music, Elementary", arts),
+                ],
+            ),
+            (
+                Band::Middle,
+                [
+                    ("PE-MS", "Physical Education, Middle School", pe),
+                    ("ART-MS", "Art, Middle School", arts),
+                    ("BAND-MS", "Band, Middle School", arts),
+                ],
+            ),
+            (
+                Band::High,
+                [
+                    ("PE-1", "Physical Education I", pe),
+                    ("ART-1", "Art I", arts),
+                    ("CHOIR-1", "Choir I", arts),
+                ],
+            ),
+        ];
+        let mut electives = [[0; 3]; 3];
+        for (band, row) in elective_rows {
+            for (k, (code, title, subject)) in row.iter().enumerate() {
+                electives[band.idx()][k] = courses.len();
+                courses.push(Course {
+                    code: code.to_string(),
+                    title: title.to_string(),
+                    subject,
+                    grades: band.grades().collect(),
+                    parts: 1,
+                    high_school: band == Band::High,
+                    core: false,
+                });
+            }
+        }
+        Catalog {
+            courses,
+            core,
+            electives,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Names and places.
+
+const FEMALE_NAMES: [&str; 48] = [
+    "Olivia",
+    "Emma",
+    "Charlotte",
+    "Amelia",
+    "Sophia",
+    "Mia",
+    "Isabella",
+    "Ava",
+    "Evelyn",
+    "Harper",
+    "Luna",
+    "Camila",
+    "Sofia",
+    "Scarlett",
+    "Elizabeth",
+    "Eleanor",
+    "Emily",
+    "Chloe",
+    "Mila",
+    "Violet",
+    "Penelope",
+    "Gianna",
+    "Aria",
+    "Abigail",
+    "Ella",
+    "Avery",
+    "Hazel",
+    "Nora",
+    "Layla",
+    "Lily",
+    "Aurora",
+    "Nova",
+    "Ellie",
+    "Madison",
+    "Grace",
+    "Isla",
+    "Willow",
+    "Zoe",
+    "Riley",
+    "Stella",
+    "Maria",
+    "Valentina",
+    "Ximena",
+    "Lucia",
+    "Aaliyah",
+    "Naomi",
+    "Mei",
+    "Priya",
+];
+
+const MALE_NAMES: [&str; 48] = [
+    "Liam",
+    "Noah",
+    "Oliver",
+    "James",
+    "Elijah",
+    "Mateo",
+    "Theodore",
+    "Henry",
+    "Lucas",
+    "William",
+    "Benjamin",
+    "Levi",
+    "Sebastian",
+    "Jack",
+    "Ezra",
+    "Michael",
+    "Daniel",
+    "Leo",
+    "Owen",
+    "Samuel",
+    "Hudson",
+    "Alexander",
+    "Asher",
+    "Luca",
+    "Ethan",
+    "John",
+    "David",
+    "Jackson",
+    "Joseph",
+    "Mason",
+    "Luke",
+    "Matthew",
+    "Julian",
+    "Dylan",
+    "Elias",
+    "Jacob",
+    "Carlos",
+    "Diego",
+    "Santiago",
+    "Miguel",
+    "Jose",
+    "Isaac",
+    "Andre",
+    "Malik",
+    "Jamal",
+    "Wei",
+    "Arjun",
+    "Kenji",
+];
+
+const LAST_NAMES: [&str; 96] = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Gomez",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Diaz",
+    "Parker",
+    "Cruz",
+    "Edwards",
+    "Collins",
+    "Reyes",
+    "Stewart",
+    "Morris",
+    "Morales",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Gutierrez",
+    "Ortiz",
+    "Morgan",
+    "Cooper",
+    "Peterson",
+    "Bailey",
+    "Reed",
+    "Kelly",
+    "Howard",
+    "Ramos",
+    "Kim",
+    "Cox",
+    "Ward",
+    "Richardson",
+    "Watson",
+    "Brooks",
+    "Chavez",
+    "Wood",
+    "James",
+    "Bennett",
+    "Gray",
+    "Mendoza",
+    "Ruiz",
+    "Hughes",
+    "Price",
+    "Alvarez",
+    "Castillo",
+    "O'Brien",
+    "Patel",
+    "Chen",
+];
+
+const SCHOOL_NAMES: [&str; 40] = [
+    "Lincoln",
+    "Washington",
+    "Jefferson",
+    "Roosevelt",
+    "Franklin",
+    "Kennedy",
+    "Madison",
+    "Jackson",
+    "Hamilton",
+    "Monroe",
+    "Riverside",
+    "Lakeview",
+    "Hillcrest",
+    "Oak Grove",
+    "Cedar Ridge",
+    "Maple Park",
+    "Willow Creek",
+    "Pine Valley",
+    "Sunset",
+    "Meadowbrook",
+    "Eastwood",
+    "Westwood",
+    "Northside",
+    "Southside",
+    "Highland",
+    "Brookside",
+    "Fairview",
+    "Parkview",
+    "Stonebridge",
+    "Bluebonnet",
+    "Pecan Springs",
+    "Mesa Verde",
+    "Canyon Creek",
+    "Heritage",
+    "Liberty",
+    "Pioneer",
+    "Eagle Ridge",
+    "Prairie View",
+    "Rio Vista",
+    "Summit",
+];
+
+const STREETS: [&str; 16] = [
+    "Main Street",
+    "Oak Avenue",
+    "River Road",
+    "Elm Street",
+    "Mill Creek Drive",
+    "Lakeshore Drive",
+    "Cedar Lane",
+    "Park Boulevard",
+    "College Avenue",
+    "Ranch Road 12",
+    "Pecan Street",
+    "Bluebonnet Trail",
+    "Sunset Drive",
+    "Highland Avenue",
+    "Church Street",
+    "Market Street",
+];
+
+const TEXAS_CITIES: [&str; 12] = [
+    "Riverbend",
+    "Riverbend",
+    "Riverbend",
+    "Austin",
+    "San Antonio",
+    "Houston",
+    "Dallas",
+    "El Paso",
+    "Fort Worth",
+    "Waco",
+    "Corpus Christi",
+    "Lubbock",
+];
+
+const MEXICAN_CITIES: [&str; 4] = ["Monterrey", "Guadalajara", "Mexico City", "Puebla"];
+
+fn pick<'a, T>(rng: &mut SmallRng, list: &'a [T]) -> &'a T {
+    &list[rng.gen_range(0..list.len())]
+}
+
+/// A standard normal deviate (Irwin-Hall approximation, good enough here).
+fn normal(rng: &mut SmallRng) -> f64 {
+    let s: f64 = (0..4).map(|_| rng.gen::<f64>()).sum();
+    (s - 2.0) * 3f64.sqrt()
+}
+
+fn email_part(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn random_date(rng: &mut SmallRng, from: NaiveDate, days: i64) -> NaiveDate {
+    from + Duration::days(rng.gen_range(0..days))
+}
+
+// ---------------------------------------------------------------------------
+// Education organizations.
+
+struct SchoolPlan {
+    id: i64,
+    band: Band,
+    name: String,
+    short_name: String,
+    street: String,
+    postal_code: String,
+    phone: String,
+    title_i: bool,
+    first_student: usize,
+    n_students: usize,
+    first_staff: usize,
+    n_staff: usize,
+}
+
+impl SchoolPlan {
+    /// Staff members who do not teach: principal, counselor, and an assistant
+    /// principal in larger schools.
+    fn non_teaching(&self) -> usize {
+        if self.n_staff >= 25 {
+            3
+        } else {
+            2
+        }
+    }
+    fn n_teachers(&self) -> usize {
+        self.n_staff - self.non_teaching()
+    }
+    fn grade_levels(&self) -> Vec<&'static str> {
+        self.band.grades().map(|g| GRADE_LEVELS[g].0).collect()
+    }
+}
+
+fn plan_schools(students: usize, rng: &mut SmallRng) -> Vec<SchoolPlan> {
+    let n = students.div_ceil(STUDENTS_PER_SCHOOL);
+    let (base, extra) = (students / n, students % n);
+    let mut plans = Vec::with_capacity(n);
+    let (mut first_student, mut first_staff) = (0, 0);
+    for i in 0..n {
+        let band = [Band::High, Band::Middle, Band::Elementary][i % 3];
+        let n_students = base + usize::from(i < extra);
+        let n_staff = n_students.div_ceil(STUDENTS_PER_STAFF).max(4);
+        // 255950001.. while it fits the usual LEA * 1000 + n pattern
+        let id = if n < 1000 {
+            LEA_ID * 1000 + i as i64 + 1
+        } else {
+            LEA_ID * 10_000 + i as i64 + 1
+        };
+        let base_name = SCHOOL_NAMES[(i / 3) % SCHOOL_NAMES.len()];
+        let round = i / (3 * SCHOOL_NAMES.len());
+        let name = if round == 0 {
+            format!("{base_name} {}", band.school_label())
+        } else {
+            format!("{base_name} {} {}", band.school_label(), round + 1)
+        };
+        let initials: String = base_name
+            .split(' ')
+            .filter_map(|w| w.chars().next())
+            .collect();
+        let short_name = if round == 0 {
+            format!("{initials}{}", band.abbreviation())
+        } else {
+            format!("{initials}{}{}", band.abbreviation(), round + 1)
+        };
+        plans.push(SchoolPlan {
+            id,
+            band,
+            name,
+            short_name,
+            street: format!("{} {}", rng.gen_range(100..9900), pick(rng, &STREETS)),
+            postal_code: format!("786{:02}", rng.gen_range(10..70)),
+            phone: format!("(512) 555-{:04}", rng.gen_range(1000..9999)),
+            title_i: rng.gen_bool(0.4),
+            first_student,
+            n_students,
+            first_staff,
+            n_staff,
+        });
+        first_student += n_students;
+        first_staff += n_staff;
+    }
+    plans
+}
+
+fn address(o: &mut Obj<'_>, street: &str, postal_code: &str) {
+    o.arr("addresses", |a| {
+        a.obj(|o| {
+            o.desc("addressTypeDescriptor", "AddressType", "Physical");
+            o.str("city", CITY);
+            o.str("postalCode", postal_code);
+            o.desc("stateAbbreviationDescriptor", "StateAbbreviation", "TX");
+            o.str("streetNumberName", street);
+            o.str("nameOfCounty", "Riverbend County");
+        })
+    });
+}
+
+fn telephone(o: &mut Obj<'_>, number: &str) {
+    o.arr("institutionTelephones", |a| {
+        a.obj(|o| {
+            o.desc(
+                "institutionTelephoneNumberTypeDescriptor",
+                "InstitutionTelephoneNumberType",
+                "Main",
+            );
+            o.str("telephoneNumber", number);
+        })
+    });
+}
+
+fn write_lea(out: &mut Out) -> Result<()> {
+    out.emit(LEAS, |o| {
+        o.int("localEducationAgencyId", LEA_ID);
+        o.str("nameOfInstitution", LEA_NAME);
+        o.str("shortNameOfInstitution", "Riverbend ISD");
+        o.desc(
+            "localEducationAgencyCategoryDescriptor",
+            "LocalEducationAgencyCategory",
+            "Independent",
+        );
+        o.desc_list(
+            "categories",
+            "educationOrganizationCategoryDescriptor",
+            "EducationOrganizationCategory",
+            &["Local Education Agency"],
+        );
+        address(o, "1200 River Road", "78610");
+        telephone(o, "(512) 555-0100");
+        o.desc(
+            "charterStatusDescriptor",
+            "CharterStatus",
+            "Not a Charter School",
+        );
+        o.desc("operationalStatusDescriptor", "OperationalStatus", "Active");
+        o.str("webSite", WEB);
+    })
+}
+
+fn write_course(out: &mut Out, c: &Course) -> Result<()> {
+    out.emit(COURSES, |o| {
+        o.str("courseCode", &c.code);
+        o.arr("identificationCodes", |a| {
+            a.obj(|o| {
+                o.desc(
+                    "courseIdentificationSystemDescriptor",
+                    "CourseIdentificationSystem",
+                    "LEA course code",
+                );
+                o.str("identificationCode", &c.code);
+                o.str("courseCatalogURL", "https://www.riverbendisd.org/courses");
+            })
+        });
+        o.obj("educationOrganizationReference", |r| {
+            r.int("educationOrganizationId", LEA_ID)
+        });
+        o.desc_list(
+            "academicSubjects",
+            "academicSubjectDescriptor",
+            "AcademicSubject",
+            &[c.subject],
+        );
+        o.desc("courseDefinedByDescriptor", "CourseDefinedBy", "LEA");
+        o.str("courseDescription", &c.title);
+        o.desc(
+            "courseGPAApplicabilityDescriptor",
+            "CourseGPAApplicability",
+            if c.high_school {
+                "Applicable"
+            } else {
+                "Not Applicable"
+            },
+        );
+        o.str("courseTitle", &c.title);
+        if c.high_school {
+            o.bool("highSchoolCourseRequirement", c.core);
+            let credits = if c.core { 1.0 } else { 0.5 };
+            o.num("maximumAvailableCredits", credits);
+            o.num("minimumAvailableCredits", credits);
+        }
+        if c.core {
+            o.desc_list(
+                "levelCharacteristics",
+                "courseLevelCharacteristicDescriptor",
+                "CourseLevelCharacteristic",
+                &["Core Subject"],
+            );
+        }
+        o.int("numberOfParts", c.parts);
+        let grades: Vec<&str> = c.grades.iter().map(|&g| GRADE_LEVELS[g].0).collect();
+        o.desc_list(
+            "offeredGradeLevels",
+            "gradeLevelDescriptor",
+            "GradeLevel",
+            &grades,
+        );
+    })
+}
+
+fn write_school(out: &mut Out, s: &SchoolPlan, cal: &Calendar) -> Result<()> {
+    out.emit(SCHOOLS, |o| {
+        o.int("schoolId", s.id);
+        o.str("nameOfInstitution", &s.name);
+        o.str("shortNameOfInstitution", &s.short_name);
+        address(o, &s.street, &s.postal_code);
+        o.desc(
+            "administrativeFundingControlDescriptor",
+            "AdministrativeFundingControl",
+            "Public School",
+        );
+        o.desc(
+            "charterStatusDescriptor",
+            "CharterStatus",
+            "Not a Charter School",
+        );
+        o.desc_list(
+            "educationOrganizationCategories",
+            "educationOrganizationCategoryDescriptor",
+            "EducationOrganizationCategory",
+            &["School"],
+        );
+        o.desc_list(
+            "gradeLevels",
+            "gradeLevelDescriptor",
+            "GradeLevel",
+            &s.grade_levels(),
+        );
+        telephone(o, &s.phone);
+        o.obj("localEducationAgencyReference", |r| {
+            r.int("localEducationAgencyId", LEA_ID)
+        });
+        o.desc("operationalStatusDescriptor", "OperationalStatus", "Active");
+        o.desc_list(
+            "schoolCategories",
+            "schoolCategoryDescriptor",
+            "SchoolCategory",
+            &[s.band.school_label()],
+        );
+        o.desc("schoolTypeDescriptor", "SchoolType", "Regular");
+        o.desc(
+            "titleIPartASchoolDesignationDescriptor",
+            "TitleIPartASchoolDesignation",
+            if s.title_i {
+                "Title I Schoolwide School"
+            } else {
+                "Not A Title I School"
+            },
+        );
+        o.str(
+            "webSite",
+            &format!("{WEB}/{}", s.short_name.to_ascii_lowercase()),
+        );
+    })?;
+    for p in &cal.periods {
+        out.emit(GRADING_PERIODS, |o| {
+            o.desc("gradingPeriodDescriptor", "GradingPeriod", p.descriptor);
+            o.str("gradingPeriodName", p.name);
+            school_ref(o, s.id);
+            school_year_ref(o, "schoolYearTypeReference", SCHOOL_YEAR);
+            cal.put_day(o, "beginDate", p.first);
+            cal.put_day(o, "endDate", p.last);
+            o.int("periodSequence", p.sequence);
+            o.int("totalInstructionalDays", (p.last - p.first + 1) as i64);
+        })?;
+    }
+    for session in &cal.sessions {
+        out.emit(SESSIONS, |o| {
+            o.str("sessionName", session.name);
+            school_ref(o, s.id);
+            school_year_ref(o, "schoolYearTypeReference", SCHOOL_YEAR);
+            cal.put_day(o, "beginDate", session.first);
+            cal.put_day(o, "endDate", session.last);
+            o.arr("gradingPeriods", |a| {
+                for &p in &session.periods {
+                    a.obj(|o| grading_period_ref(o, s.id, &cal.periods[p]));
+                }
+            });
+            o.desc("termDescriptor", "Term", session.term);
+            o.int(
+                "totalInstructionalDays",
+                (session.last - session.first + 1) as i64,
+            );
+        })?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Staff.
+
+/// Writes the school's staff, their assignments and school associations;
+/// returns the unique ids of its teachers.
+fn write_staff(out: &mut Out, s: &SchoolPlan, rng: &mut SmallRng) -> Result<Vec<String>> {
+    let grade_levels = s.grade_levels();
+    let non_teaching = s.non_teaching();
+    let mut teachers = Vec::with_capacity(s.n_teachers());
+    for k in 0..s.n_staff {
+        let number = FIRST_STAFF_ID + s.first_staff + k;
+        let uid = number.to_string();
+        let (classification, title) = match k {
+            0 => ("Principal", "Principal"),
+            1 => ("School Counselor", "School Counselor"),
+            2 if non_teaching == 3 => ("Assistant Principal", "Assistant Principal"),
+            _ => ("Teacher", "Teacher"),
+        };
+        let teacher = classification == "Teacher";
+        let female = rng.gen_bool(0.7);
+        let first = *pick(rng, if female { &FEMALE_NAMES } else { &MALE_NAMES });
+        let middle = if rng.gen_bool(0.6) {
+            Some(*pick(rng, if female { &FEMALE_NAMES } else { &MALE_NAMES }))
+        } else {
+            None
+        };
+        let last = *pick(rng, &LAST_NAMES);
+        let experience: i32 = if teacher {
+            rng.gen_range(0..=30)
+        } else {
+            rng.gen_range(8..=30)
+        };
+        let tenure = rng.gen_range(0..=experience.min(20));
+        let birth_year = 2023 - 23 - experience - rng.gen_range(0..8);
+        let birth = random_date(rng, ymd(birth_year, 1, 1), 365);
+        let hired = ymd(2023 - tenure, 8, 1);
+        let degree = match (k, rng.gen_range(0..10)) {
+            (0..=2, 9) => "Doctorate",
+            (0..=2, _) => "Master's",
+            (_, 0..=5) => "Bachelor's",
+            (_, 6..=8) => "Master's",
+            _ => "Doctorate",
+        };
+        let race = match rng.gen_range(0..100) {
+            0..=59 => "White",
+            60..=74 => "Black or African American",
+            75..=84 => "Asian",
+            85..=89 => "American Indian or Alaska Native",
+            90..=94 => "Other",
+            _ => "Choose Not to Respond",
+        };
+        let hispanic = rng.gen_bool(0.3);
+        let highly_qualified = rng.gen_bool(0.85);
+        let login = format!(
+            "{}{}{}",
+            &email_part(first)[..1],
+            email_part(last),
+            number % 100_000
+        );
+        out.emit(STAFFS, |o| {
+            o.str("staffUniqueId", &uid);
+            o.date("birthDate", birth);
+            o.arr("electronicMails", |a| {
+                a.obj(|o| {
+                    o.str(
+                        "electronicMailAddress",
+                        &format!(
+                            "{}.{}{}@{MAIL_DOMAIN}",
+                            email_part(first),
+                            email_part(last),
+                            number % 100_000
+                        ),
+                    );
+                    o.desc("electronicMailTypeDescriptor", "ElectronicMailType", "Work");
+                    o.bool("primaryEmailAddressIndicator", true);
+                })
+            });
+            o.str("firstName", first);
+            o.desc(
+                "highestCompletedLevelOfEducationDescriptor",
+                "LevelOfEducation",
+                degree,
+            );
+            if teacher {
+                o.bool("highlyQualifiedTeacher", highly_qualified);
+            }
+            o.bool("hispanicLatinoEthnicity", hispanic);
+            o.str("lastSurname", last);
+            o.str("loginId", &login);
+            if let Some(m) = middle {
+                o.str("middleName", m);
+            }
+            o.desc_list("races", "raceDescriptor", "Race", &[race]);
+            o.desc(
+                "sexDescriptor",
+                "Sex",
+                if female { "Female" } else { "Male" },
+            );
+            o.num("yearsOfPriorProfessionalExperience", f64::from(experience));
+            o.num("yearsOfPriorTeachingExperience", f64::from(experience));
+        })?;
+        out.emit(STAFF_ASSIGNMENTS, |o| {
+            o.date("beginDate", hired);
+            o.desc(
+                "staffClassificationDescriptor",
+                "StaffClassification",
+                classification,
+            );
+            o.obj("educationOrganizationReference", |r| {
+                r.int("educationOrganizationId", s.id)
+            });
+            staff_ref(o, &uid);
+            o.num("fullTimeEquivalency", 1.0);
+            o.int("orderOfAssignment", 1);
+            o.str("positionTitle", title);
+        })?;
+        out.emit(STAFF_SCHOOLS, |o| {
+            o.desc(
+                "programAssignmentDescriptor",
+                "ProgramAssignment",
+                "Regular Education",
+            );
+            school_ref(o, s.id);
+            school_year_ref(o, "schoolYearTypeReference", SCHOOL_YEAR);
+            staff_ref(o, &uid);
+            o.desc_list(
+                "gradeLevels",
+                "gradeLevelDescriptor",
+                "GradeLevel",
+                &grade_levels,
+            );
+        })?;
+        if teacher {
+            teachers.push(uid);
+        }
+    }
+    Ok(teachers)
+}
+
+// ---------------------------------------------------------------------------
+// Master schedule: course offerings, sections, teachers of record.
+
+/// Number of `j` in `0..n` with `j % m == r`.
+fn count_residue(n: usize, m: usize, r: usize) -> usize {
+    if n > r {
+        (n - r - 1) / m + 1
+    } else {
+        0
+    }
+}
+
+/// One course offered in one session of a school.
+struct Offering {
+    course: usize,
+    /// Section identifiers (as many as the enrolled students need).
+    sections: Vec<String>,
+}
+
+/// Per session, the offerings: first 4 per grade of the band (core subjects,
+/// grade-major), then the 3 electives of the band.
+struct Schedule {
+    sessions: [Vec<Offering>; 2],
+}
+
+fn write_schedule(
+    out: &mut Out,
+    s: &SchoolPlan,
+    cal: &Calendar,
+    catalog: &Catalog,
+    teachers: &[String],
+) -> Result<Schedule> {
+    let grades: Vec<usize> = s.band.grades().collect();
+    let g_count = grades.len();
+    let mut sessions: [Vec<Offering>; 2] = [Vec::new(), Vec::new()];
+    for (t, session) in cal.sessions.iter().enumerate() {
+        // (course, students taking it)
+        let mut wanted: Vec<(usize, usize)> = Vec::new();
+        for (gi, &g) in grades.iter().enumerate() {
+            let n = count_residue(s.n_students, g_count, gi);
+            for &c in &catalog.core[g] {
+                wanted.push((c, n));
+            }
+        }
+        for (e, &c) in catalog.electives[s.band.idx()].iter().enumerate() {
+            // a student j takes elective (j + t) % 3 in session t
+            let r = (e + ELECTIVES_PER_STUDENT_CHOICE - t) % ELECTIVES_PER_STUDENT_CHOICE;
+            wanted.push((
+                c,
+                count_residue(s.n_students, ELECTIVES_PER_STUDENT_CHOICE, r),
+            ));
+        }
+        let total_sections: usize = wanted.iter().map(|&(_, n)| n.div_ceil(CLASS_SIZE)).sum();
+        let term_code = if t == 0 { "FA" } else { "SP" };
+        let mut ordinal = 0;
+        for (c, n) in wanted {
+            let course = &catalog.courses[c];
+            let n_sections = n.div_ceil(CLASS_SIZE);
+            let mut ids = Vec::with_capacity(n_sections);
+            if n_sections > 0 {
+                out.emit(COURSE_OFFERINGS, |o| {
+                    o.str("localCourseCode", &course.code);
+                    o.obj("courseReference", |r| {
+                        r.str("courseCode", &course.code);
+                        r.int("educationOrganizationId", LEA_ID);
+                    });
+                    school_ref(o, s.id);
+                    session_ref(o, s.id, session);
+                    o.str("localCourseTitle", &course.title);
+                    let grade_levels: Vec<&str> =
+                        course.grades.iter().map(|&g| GRADE_LEVELS[g].0).collect();
+                    o.desc_list(
+                        "offeredGradeLevels",
+                        "gradeLevelDescriptor",
+                        "GradeLevel",
+                        &grade_levels,
+                    );
+                })?;
+            }
+            for k in 0..n_sections {
+                let id = format!("{}-{}-{term_code}-{:02}", s.id, course.code, k + 1);
+                let key = SectionKey {
+                    local_course_code: &course.code,
+                    school_id: s.id,
+                    session_name: session.name,
+                    section_identifier: &id,
+                };
+                out.emit(SECTIONS, |o| {
+                    o.str("sectionIdentifier", &id);
+                    o.obj("courseOfferingReference", |r| {
+                        r.str("localCourseCode", &course.code);
+                        r.int("schoolId", s.id);
+                        r.int("schoolYear", SCHOOL_YEAR);
+                        r.str("sessionName", session.name);
+                    });
+                    if course.high_school {
+                        o.num("availableCredits", 0.5);
+                        o.desc(
+                            "availableCreditTypeDescriptor",
+                            "CreditType",
+                            "Carnegie unit",
+                        );
+                    }
+                    o.desc(
+                        "educationalEnvironmentDescriptor",
+                        "EducationalEnvironment",
+                        "Classroom",
+                    );
+                    o.desc(
+                        "mediumOfInstructionDescriptor",
+                        "MediumOfInstruction",
+                        "Face-to-face instruction",
+                    );
+                    if course.core {
+                        o.desc_list(
+                            "offeredGradeLevels",
+                            "gradeLevelDescriptor",
+                            "GradeLevel",
+                            &[GRADE_LEVELS[course.grades[0]].0],
+                        );
+                    }
+                    o.desc(
+                        "populationServedDescriptor",
+                        "PopulationServed",
+                        "Regular Students",
+                    );
+                    o.str("sectionName", &format!("{} {:02}", course.title, k + 1));
+                    o.desc(
+                        "sectionTypeDescriptor",
+                        "SectionType",
+                        "Attendance and Credit",
+                    );
+                    o.int(
+                        "sequenceOfCourse",
+                        if course.parts == 2 { t as i64 + 1 } else { 1 },
+                    );
+                })?;
+                // teachers get consecutive sections: mostly one course each
+                let teacher = &teachers[ordinal * teachers.len() / total_sections];
+                ordinal += 1;
+                out.emit(STAFF_SECTIONS, |o| {
+                    cal.put_day(o, "beginDate", session.first);
+                    o.obj("sectionReference", |r| key.members(r));
+                    staff_ref(o, teacher);
+                    o.desc(
+                        "classroomPositionDescriptor",
+                        "ClassroomPosition",
+                        "Teacher of Record",
+                    );
+                    cal.put_day(o, "endDate", session.last);
+                })?;
+                ids.push(id);
+            }
+            sessions[t].push(Offering {
+                course: c,
+                sections: ids,
+            });
+        }
+    }
+    Ok(Schedule { sessions })
+}
+
+// ---------------------------------------------------------------------------
+// Students and everything about them.
+
+const ATTENDANCE_REASONS: [&str; 5] = [
+    "Illness",
+    "Medical appointment",
+    "Family emergency",
+    "Religious observance",
+    "Bereavement",
+];
+
+fn letter_grade(n: i64) -> &'static str {
+    match n {
+        90.. => "A",
+        80..=89 => "B",
+        70..=79 => "C",
+        60..=69 => "D",
+        _ => "F",
+    }
+}
+
+fn write_students(
+    out: &mut Out,
+    s: &SchoolPlan,
+    cal: &Calendar,
+    catalog: &Catalog,
+    schedule: &Schedule,
+    rng: &mut SmallRng,
+) -> Result<()> {
+    let grades: Vec<usize> = s.band.grades().collect();
+    let g_count = grades.len();
+    let n_days = cal.days.len();
+    let mut event_days: Vec<usize> = Vec::with_capacity(32);
+    for j in 0..s.n_students {
+        let number = FIRST_STUDENT_ID + s.first_student + j;
+        let uid = number.to_string();
+        let gi = j % g_count;
+        let p = j / g_count;
+        let grade = grades[gi];
+
+        // --- the student
+        let female = rng.gen_bool(0.5);
+        let names: &[&str] = if female { &FEMALE_NAMES } else { &MALE_NAMES };
+        let first = *pick(rng, names);
+        let middle = rng.gen_bool(0.7).then(|| *pick(rng, names));
+        let last = *pick(rng, &LAST_NAMES);
+        let suffix = (!female && rng.gen_bool(0.02)).then_some("Jr.");
+        let retained = rng.gen_bool(0.03);
+        // on time: 5 years old on September 1st of the year entering kindergarten
+        let birth_year = 2017 - grade as i32 - i32::from(retained);
+        let birth = random_date(rng, ymd(birth_year, 9, 2), 365);
+        let abroad = rng.gen_bool(0.05);
+        let birth_city = if abroad {
+            *pick(rng, &MEXICAN_CITIES)
+        } else {
+            *pick(rng, &TEXAS_CITIES)
+        };
+        let entered_us = abroad.then(|| {
+            let age_days = (ymd(2023, 8, 1) - birth).num_days();
+            birth + Duration::days(rng.gen_range(30..age_days))
+        });
+        out.emit(STUDENTS, |o| {
+            o.str("studentUniqueId", &uid);
+            o.str("birthCity", birth_city);
+            o.desc(
+                "birthCountryDescriptor",
+                "Country",
+                if abroad { "MX" } else { "US" },
+            );
+            o.date("birthDate", birth);
+            o.desc(
+                "birthSexDescriptor",
+                "Sex",
+                if female { "Female" } else { "Male" },
+            );
+            if !abroad {
+                o.desc(
+                    "birthStateAbbreviationDescriptor",
+                    "StateAbbreviation",
+                    "TX",
+                );
+            }
+            if let Some(d) = entered_us {
+                o.date("dateEnteredUS", d);
+            }
+            o.str("firstName", first);
+            if let Some(g) = suffix {
+                o.str("generationCodeSuffix", g);
+            }
+            o.str("lastSurname", last);
+            if let Some(m) = middle {
+                o.str("middleName", m);
+            }
+        })?;
+
+        // --- enrollment: a few enter late in the fall, a few leave in the spring
+        let fall = &cal.sessions[0];
+        let spring = &cal.sessions[1];
+        let entry = if rng.gen_bool(0.03) {
+            rng.gen_range(fall.first + 5..fall.first + 35)
+        } else {
+            fall.first
+        };
+        let exit = rng
+            .gen_bool(0.02)
+            .then(|| rng.gen_range(spring.first + 10..spring.last - 10));
+        let last_day = exit.unwrap_or(n_days - 1);
+        let residency = if rng.gen_bool(0.95) {
+            "Resident of admin unit and school area"
+        } else {
+            "Resident of admin unit, but other school area"
+        };
+        out.emit(STUDENT_SCHOOLS, |o| {
+            cal.put_day(o, "entryDate", entry);
+            school_ref(o, s.id);
+            school_year_ref(o, "schoolYearTypeReference", SCHOOL_YEAR);
+            student_ref(o, &uid);
+            school_year_ref(
+                o,
+                "classOfSchoolYearTypeReference",
+                SCHOOL_YEAR + 12 - grade as i64,
+            );
+            o.desc(
+                "entryGradeLevelDescriptor",
+                "GradeLevel",
+                GRADE_LEVELS[grade].0,
+            );
+            if entry != fall.first {
+                o.desc("entryTypeDescriptor", "EntryType", "Transfer");
+            }
+            if let Some(x) = exit {
+                cal.put_day(o, "exitWithdrawDate", x);
+                o.desc(
+                    "exitWithdrawTypeDescriptor",
+                    "ExitWithdrawType",
+                    "Transferred",
+                );
+            }
+            o.num("fullTimeEquivalency", 1.0);
+            o.bool("primarySchool", true);
+            o.bool("repeatGradeIndicator", retained);
+            o.desc("residencyStatusDescriptor", "ResidencyStatus", residency);
+        })?;
+
+        // --- attendance events on distinct enrolled school days
+        let mut m = rng.gen_range(0..=4) + rng.gen_range(0..=4);
+        if rng.gen_bool(0.08) {
+            m += rng.gen_range(8..=18); // chronically absent
+        }
+        let enrolled = last_day + 1 - entry;
+        m = m.min(enrolled);
+        event_days.clear();
+        while event_days.len() < m {
+            let d = rng.gen_range(entry..=last_day);
+            if !event_days.contains(&d) {
+                event_days.push(d);
+            }
+        }
+        event_days.sort_unstable();
+        for &d in &event_days {
+            let (category, duration) = match rng.gen_range(0..100) {
+                0..=39 => ("Excused Absence", 1.0),
+                40..=64 => ("Unexcused Absence", 1.0),
+                65..=94 => ("Tardy", f64::from(rng.gen_range(1..=4)) * 0.05),
+                _ => ("Early departure", f64::from(rng.gen_range(2..=8)) * 0.05),
+            };
+            let reason = (category == "Excused Absence").then(|| *pick(rng, &ATTENDANCE_REASONS));
+            let session = &cal.sessions[cal.session_of(d)];
+            out.emit(ATTENDANCE, |o| {
+                o.desc(
+                    "attendanceEventCategoryDescriptor",
+                    "AttendanceEventCategory",
+                    category,
+                );
+                cal.put_day(o, "eventDate", d);
+                school_ref(o, s.id);
+                session_ref(o, s.id, session);
+                student_ref(o, &uid);
+                if let Some(r) = reason {
+                    o.str("attendanceEventReason", r);
+                }
+                o.desc(
+                    "educationalEnvironmentDescriptor",
+                    "EducationalEnvironment",
+                    "Classroom",
+                );
+                o.num("eventDuration", (duration * 100.0_f64).round() / 100.0);
+            })?;
+        }
+
+        // --- sections and grades
+        let ability = 82.0 + 8.0 * normal(rng);
+        for (t, session) in cal.sessions.iter().enumerate() {
+            let begin = if t == 0 { entry } else { session.first };
+            let end = if t == 1 { last_day } else { session.last };
+            let offerings = &schedule.sessions[t];
+            let elective = (j + t) % ELECTIVES_PER_STUDENT_CHOICE;
+            let picks = (0..4)
+                .map(|k| (gi * 4 + k, (p + k) % offerings[gi * 4 + k].sections.len()))
+                .chain(std::iter::once({
+                    let o = g_count * 4 + elective;
+                    (
+                        o,
+                        (j / ELECTIVES_PER_STUDENT_CHOICE) % offerings[o].sections.len(),
+                    )
+                }));
+            for (slot, (oi, sec)) in picks.enumerate() {
+                let offering = &offerings[oi];
+                let course = &catalog.courses[offering.course];
+                let key = SectionKey {
+                    local_course_code: &course.code,
+                    school_id: s.id,
+                    session_name: session.name,
+                    section_identifier: &offering.sections[sec],
+                };
+                out.emit(STUDENT_SECTIONS, |o| {
+                    cal.put_day(o, "beginDate", begin);
+                    o.obj("sectionReference", |r| key.members(r));
+                    student_ref(o, &uid);
+                    cal.put_day(o, "endDate", end);
+                    o.bool("homeroomIndicator", slot == 0);
+                })?;
+                let section_level = ability + 4.0 * normal(rng);
+                let mut earned = Vec::with_capacity(2);
+                for &pi in &session.periods {
+                    let period = &cal.periods[pi];
+                    if period.last > last_day {
+                        continue; // withdrew before the end of the period
+                    }
+                    let n = (section_level + 3.0 * normal(rng))
+                        .round()
+                        .clamp(35.0, 100.0) as i64;
+                    earned.push(n);
+                    write_grade(out, &key, cal, begin, &uid, period, "Grading Period", n)?;
+                }
+                if earned.len() == 2 {
+                    let final_grade = (earned.iter().sum::<i64>() as f64 / 2.0).round() as i64;
+                    let period = &cal.periods[session.periods[1]];
+                    write_grade(out, &key, cal, begin, &uid, period, "Final", final_grade)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_grade(
+    out: &mut Out,
+    key: &SectionKey<'_>,
+    cal: &Calendar,
+    begin: usize,
+    student: &str,
+    period: &PeriodDef,
+    grade_type: &str,
+    numeric: i64,
+) -> Result<()> {
+    out.emit(GRADES, |o| {
+        o.desc("gradeTypeDescriptor", "GradeType", grade_type);
+        grading_period_ref(o, key.school_id, period);
+        o.obj("studentSectionAssociationReference", |r| {
+            cal.put_day(r, "beginDate", begin);
+            key.members(r);
+            r.str("studentUniqueId", student);
+        });
+        o.str("letterGradeEarned", letter_grade(numeric));
+        o.num("numericGradeEarned", numeric as f64);
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Map, Value};
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+
+    fn shared() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/edfi")
+    }
+
+    fn doc() -> &'static Value {
+        static DOC: OnceLock<Value> = OnceLock::new();
+        DOC.get_or_init(|| {
+            let path = shared().join("openapi/odsapi-7.x_resources_openapi3_ds5.0.json");
+            let text = fs::read_to_string(&path).expect("reading the DS 5.0 OpenAPI document");
+            serde_json::from_str(&text).expect("parsing the DS 5.0 OpenAPI document")
+        })
+    }
+
+    fn schemas() -> &'static Map<String, Value> {
+        doc()["components"]["schemas"].as_object().unwrap()
+    }
+
+    /// A scratch folder removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let n = N.fetch_add(1, Ordering::SeqCst);
+            let path = std::env::temp_dir().join(format!(
+                "edfi-sandbox-generate-{}-{tag}-{n}",
+                std::process::id()
+            ));
+            let _ = fs::remove_dir_all(&path);
+            TempDir(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn run(students: usize, seed: u64, tag: &str) -> (TempDir, GenerateSummary) {
+        let dir = TempDir::new(tag);
+        let summary = generate(&GenerateOptions {
+            out_dir: dir.0.join("out"),
+            students,
+            rng_seed: seed,
+        })
+        .expect("generate");
+        (dir, summary)
+    }
+
+    fn file(dir: &TempDir, ep: &str) -> PathBuf {
+        dir.0.join("out").join(format!("{ep}.jsonl"))
+    }
+
+    fn records(dir: &TempDir, ep: &str) -> Vec<Map<String, Value>> {
+        fs::read_to_string(file(dir, ep))
+            .unwrap()
+            .lines()
+            .map(|l| match serde_json::from_str(l) {
+                Ok(Value::Object(o)) => o,
+                other => panic!("{ep}: not a JSON object: {other:?}: {l}"),
+            })
+            .collect()
+    }
+
+    fn singular(ep: &str) -> String {
+        match ep.strip_suffix("ies") {
+            Some(stem) => format!("{stem}y"),
+            None => ep.strip_suffix('s').unwrap().to_string(),
+        }
+    }
+
+    fn lower_first(s: &str) -> String {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    }
+
+    fn upper_first(s: &str) -> String {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    }
+
+    /// Calls `f(key, value)` for every member of every object inside `v`.
+    fn visit(v: &Value, f: &mut impl FnMut(&str, &Value)) {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    f(k, x);
+                    visit(x, f);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| visit(x, f)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn generate_is_deterministic() {
+        let (a, sa) = run(700, 7, "det-a");
+        let (b, sb) = run(700, 7, "det-b");
+        let (c, sc) = run(700, 8, "det-c");
+        assert_eq!(sa, sb);
+        assert_eq!(sa.files.len(), ENDPOINTS.len());
+        for (ep, _) in &sa.files {
+            assert_eq!(
+                fs::read(file(&a, ep)).unwrap(),
+                fs::read(file(&b, ep)).unwrap(),
+                "{ep}.jsonl differs for the same seed"
+            );
+        }
+        assert!(
+            sa != sc
+                || sa
+                    .files
+                    .iter()
+                    .any(|(ep, _)| fs::read(file(&a, ep)).unwrap()
+                        != fs::read(file(&c, ep)).unwrap()),
+            "another seed gives the same data"
+        );
+    }
+
+    #[test]
+    fn generate_scales_and_follows_dependency_order() {
+        let deps: Value = serde_json::from_str(
+            &fs::read_to_string(
+                shared().join("dependencies/odsapi-7.x_ds-5.2.0_dependencies.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let order: HashMap<String, i64> = deps
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["operations"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("Create"))
+            })
+            .map(|e| {
+                let r = e["resource"].as_str().unwrap();
+                (
+                    r.trim_start_matches("/ed-fi/").to_string(),
+                    e["order"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let (_dir, summary) = run(1000, 1, "scale");
+        let mut last = 0;
+        for (ep, n) in &summary.files {
+            let o = order[ep.as_str()];
+            assert!(o >= last, "{ep} (order {o}) comes after order {last}");
+            last = o;
+            assert!(*n > 0, "{ep}.jsonl is empty");
+        }
+        let count = |ep: &str| summary.files.iter().find(|(e, _)| e == ep).unwrap().1;
+        assert_eq!(count("localEducationAgencies"), 1);
+        assert_eq!(count("schools"), 2);
+        assert_eq!(count("students"), 1000);
+        assert_eq!(count("studentSchoolAssociations"), 1000);
+        assert_eq!(count("studentSectionAssociations"), 10_000);
+        let staff = count("staffs");
+        assert!(
+            (60..=80).contains(&staff),
+            "{staff} staff for 1000 students"
+        );
+        let events = count("studentSchoolAttendanceEvents");
+        assert!(
+            (3000..=10_000).contains(&events),
+            "{events} attendance events"
+        );
+        assert!(count("grades") > 25_000);
+        // a single student still makes a loadable set
+        let (_dir, tiny) = run(1, 1, "tiny");
+        assert!(tiny.files.iter().all(|(_, n)| *n > 0), "{tiny:?}");
+    }
+
+    #[test]
+    fn generate_validates_against_ds5_schemas() {
+        let (dir, summary) = run(1100, 3, "schema");
+        let components = doc()["components"].clone();
+        for (ep, n) in &summary.files {
+            let name = format!("edFi_{}", singular(ep));
+            assert!(schemas().contains_key(&name), "no schema {name}");
+            let schema =
+                json!({"$ref": format!("#/components/schemas/{name}"), "components": components});
+            let validator = jsonschema::draft4::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .expect("compiling the schema");
+            let text = fs::read_to_string(file(&dir, ep)).unwrap();
+            let mut lines = 0u64;
+            for (i, line) in text.lines().enumerate() {
+                lines += 1;
+                let v: Value = serde_json::from_str(line).unwrap();
+                assert!(v.get("id").is_none(), "{ep}:{}: has an id", i + 1);
+                let errors: Vec<String> = validator
+                    .iter_errors(&v)
+                    .take(5)
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                assert!(errors.is_empty(), "{ep}:{}: {errors:?}\n{line}", i + 1);
+                visit(&v, &mut |k, x| {
+                    if let (true, Some(s)) = (k.ends_with("Date"), x.as_str()) {
+                        assert!(
+                            s.len() == 10 && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+                            "{ep}:{}: {k} = {s:?}",
+                            i + 1
+                        );
+                    }
+                });
+            }
+            assert_eq!(lines, *n, "{ep}: line count");
+        }
+    }
+
+    #[test]
+    fn generate_uses_only_ds52_descriptors() {
+        let (dir, summary) = run(1100, 4, "descriptors");
+        let mut known: HashMap<String, HashSet<String>> = HashMap::new();
+        let mut used = HashSet::new();
+        for (ep, _) in &summary.files {
+            for rec in records(&dir, ep) {
+                visit(&Value::Object(rec), &mut |k, v| {
+                    let Some(prop) = k.strip_suffix("Descriptor") else {
+                        return;
+                    };
+                    let s = v.as_str().unwrap_or_else(|| panic!("{ep}: {k} = {v}"));
+                    let (ns, code) = s.split_once('#').unwrap_or_else(|| panic!("{ep}: {s}"));
+                    let ty = ns
+                        .strip_prefix("uri://ed-fi.org/")
+                        .and_then(|t| t.strip_suffix("Descriptor"))
+                        .unwrap_or_else(|| panic!("{ep}: {k} = {s}"));
+                    assert!(
+                        prop.to_ascii_lowercase()
+                            .ends_with(&ty.to_ascii_lowercase()),
+                        "{ep}: {k} holds a {ty}Descriptor"
+                    );
+                    let codes = known.entry(ns.to_string()).or_insert_with(|| {
+                        let path = shared().join(format!(
+                            "descriptors/ds-5.2.0_jsonl/{}Descriptors.jsonl",
+                            lower_first(ty)
+                        ));
+                        let text = fs::read_to_string(&path)
+                            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                        text.lines()
+                            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                            .filter(|d| d["namespace"] == ns)
+                            .map(|d| d["codeValue"].as_str().unwrap().to_string())
+                            .collect()
+                    });
+                    assert!(codes.contains(code), "{ep}: {s} is not a DS 5.2 descriptor");
+                    used.insert(s.to_string());
+                });
+            }
+        }
+        assert!(
+            used.len() > 60,
+            "only {} descriptor values used",
+            used.len()
+        );
+    }
+
+    /// Scalars of a record plus the members of its references, both under
+    /// their own name and role-prefixed (`gradingPeriodSchoolYear`), the way
+    /// the API flattens them into query parameters; `None` when two
+    /// references disagree on a shared name.
+    type Flat = BTreeMap<String, Option<Value>>;
+
+    fn flatten(rec: &Map<String, Value>) -> Flat {
+        fn put(flat: &mut Flat, k: String, v: &Value) {
+            match flat.get(&k) {
+                Some(Some(old)) if old != v => {
+                    flat.insert(k, None);
+                }
+                Some(_) => {}
+                None => {
+                    flat.insert(k, Some(v.clone()));
+                }
+            }
+        }
+        let mut flat = Flat::new();
+        for (k, v) in rec {
+            match v {
+                Value::Object(r) if k.ends_with("Reference") => {
+                    let role = &k[..k.len() - "Reference".len()];
+                    for (f, fv) in r.iter().filter(|(f, _)| *f != "link") {
+                        put(&mut flat, f.clone(), fv);
+                        put(&mut flat, format!("{role}{}", upper_first(f)), fv);
+                    }
+                }
+                Value::Object(_) | Value::Array(_) => {}
+                _ => put(&mut flat, k.clone(), v),
+            }
+        }
+        flat
+    }
+
+    fn project(flat: &Flat, fields: &[String], what: &str) -> String {
+        let values: Vec<&Value> = fields
+            .iter()
+            .map(|f| match flat.get(f) {
+                Some(Some(v)) => v,
+                Some(None) => panic!("{what}: references disagree on {f}: {flat:?}"),
+                None => panic!("{what}: no {f} in {flat:?}"),
+            })
+            .collect();
+        serde_json::to_string(&values).unwrap()
+    }
+
+    fn identity_params(ep: &str) -> Vec<String> {
+        doc()["paths"][format!("/ed-fi/{ep}")]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["x-Ed-Fi-isIdentity"] == json!(true))
+            .map(|p| p["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn schema_ref(v: &Value) -> &str {
+        v["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .unwrap_or_else(|| panic!("not a $ref: {v}"))
+    }
+
+    /// Collects `(target resource, reference object)` of every reference in
+    /// `rec` (also inside collections), checking that every property exists
+    /// in the schema (the API would silently drop unknown ones).
+    fn references<'a>(
+        rec: &'a Map<String, Value>,
+        schema: &str,
+        found: &mut Vec<(String, &'a Map<String, Value>)>,
+    ) {
+        let props = &schemas()[schema]["properties"];
+        for (k, v) in rec {
+            let prop = &props[k.as_str()];
+            assert!(!prop.is_null(), "{schema} has no property {k}");
+            match v {
+                Value::Object(r) if k.ends_with("Reference") => {
+                    let target = schema_ref(prop)
+                        .strip_prefix("edFi_")
+                        .and_then(|t| t.strip_suffix("Reference"))
+                        .unwrap();
+                    found.push((target.to_string(), r));
+                }
+                Value::Object(o) => references(o, schema_ref(prop), found),
+                Value::Array(items) => {
+                    let item_schema = schema_ref(&prop["items"]);
+                    for item in items {
+                        references(item.as_object().unwrap(), item_schema, found);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn check_references_and_identities(students: usize, seed: u64) {
+        let (dir, summary) = run(students, seed, "refs");
+        let position: HashMap<String, usize> = summary
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, (ep, _))| (singular(ep), i))
+            .collect();
+        let data: Vec<(String, Vec<Map<String, Value>>)> = summary
+            .files
+            .iter()
+            .map(|(ep, _)| (ep.clone(), records(&dir, ep)))
+            .collect();
+        let flats: Vec<Vec<Flat>> = data
+            .iter()
+            .map(|(_, recs)| recs.iter().map(flatten).collect())
+            .collect();
+
+        // identities are unique within each file
+        for ((ep, _), flat) in data.iter().zip(&flats) {
+            let params = identity_params(ep);
+            assert!(!params.is_empty(), "{ep}: no identity");
+            let mut seen = HashSet::new();
+            for f in flat {
+                let key = project(f, &params, ep);
+                assert!(seen.insert(key.clone()), "{ep}: duplicate identity {key}");
+            }
+        }
+
+        // every reference resolves to a record of an earlier file
+        let mut edorgs = HashSet::new();
+        for (ep, recs) in &data {
+            for r in recs {
+                for k in ["localEducationAgencyId", "schoolId"] {
+                    if let (true, Some(id)) =
+                        (ep == "localEducationAgencies" || ep == "schools", r.get(k))
+                    {
+                        edorgs.insert(id.as_i64().unwrap());
+                    }
+                }
+            }
+        }
+        let mut indexes: HashMap<(String, Vec<String>), HashSet<String>> = HashMap::new();
+        let mut resolved = 0usize;
+        for (i, (ep, recs)) in data.iter().enumerate() {
+            let schema = format!("edFi_{}", singular(ep));
+            for rec in recs {
+                let mut refs = Vec::new();
+                references(rec, &schema, &mut refs);
+                for (target, r) in refs {
+                    resolved += 1;
+                    match target.as_str() {
+                        "schoolYearType" => {
+                            let y = r["schoolYear"].as_i64().unwrap();
+                            assert!((1991..=2050).contains(&y), "{ep}: school year {y}");
+                        }
+                        "educationOrganization" => {
+                            let id = r["educationOrganizationId"].as_i64().unwrap();
+                            assert!(edorgs.contains(&id), "{ep}: no education organization {id}");
+                        }
+                        t => {
+                            let &j = position
+                                .get(t)
+                                .unwrap_or_else(|| panic!("{ep}: reference to {t}, not generated"));
+                            assert!(j < i, "{ep} references {t}, loaded later");
+                            let fields: Vec<String> =
+                                r.keys().filter(|k| *k != "link").cloned().collect();
+                            let index = indexes
+                                .entry((t.to_string(), fields.clone()))
+                                .or_insert_with(|| {
+                                    flats[j].iter().map(|f| project(f, &fields, t)).collect()
+                                });
+                            let key: Vec<&Value> = fields.iter().map(|f| &r[f]).collect();
+                            let key = serde_json::to_string(&key).unwrap();
+                            assert!(index.contains(&key), "{ep}: unresolved {t} reference {key}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(resolved > 0);
+
+        // coherence beyond what the API checks
+        let recs = |ep: &str| &data.iter().find(|(e, _)| e == ep).unwrap().1;
+        let s = |v: &Value| v.as_str().unwrap().to_string();
+        let mut enrollment = HashMap::new();
+        for r in recs("studentSchoolAssociations") {
+            let key = (
+                s(&r["studentReference"]["studentUniqueId"]),
+                r["schoolReference"]["schoolId"].as_i64().unwrap(),
+            );
+            let span = (s(&r["entryDate"]), r.get("exitWithdrawDate").map(s));
+            assert!(enrollment.insert(key, span).is_none(), "two enrollments");
+        }
+        assert_eq!(enrollment.len(), recs("students").len());
+        let within = |student: &Value, school: &Value, from: &str, to: &str, what: &str| {
+            let (entry, exit) = enrollment
+                .get(&(s(student), school.as_i64().unwrap()))
+                .unwrap_or_else(|| panic!("{what}: {student} not enrolled at {school}"));
+            assert!(
+                entry.as_str() <= from,
+                "{what}: {from} before entry {entry}"
+            );
+            if let Some(exit) = exit {
+                assert!(to <= exit.as_str(), "{what}: {to} after exit {exit}");
+            }
+        };
+        let mut section_sizes: HashMap<String, usize> = HashMap::new();
+        for r in recs("studentSectionAssociations") {
+            let sec = &r["sectionReference"];
+            within(
+                &r["studentReference"]["studentUniqueId"],
+                &sec["schoolId"],
+                r["beginDate"].as_str().unwrap(),
+                r["endDate"].as_str().unwrap(),
+                "studentSectionAssociation",
+            );
+            *section_sizes
+                .entry(s(&sec["sectionIdentifier"]))
+                .or_default() += 1;
+        }
+        for r in recs("studentSchoolAttendanceEvents") {
+            let d = r["eventDate"].as_str().unwrap();
+            within(
+                &r["studentReference"]["studentUniqueId"],
+                &r["schoolReference"]["schoolId"],
+                d,
+                d,
+                "attendance event",
+            );
+        }
+        assert_eq!(
+            section_sizes.len(),
+            recs("sections").len(),
+            "sections without students"
+        );
+        assert!(section_sizes.values().all(|&n| n <= CLASS_SIZE));
+        let staff_schools: HashSet<(String, i64)> = recs("staffSchoolAssociations")
+            .iter()
+            .map(|r| {
+                (
+                    s(&r["staffReference"]["staffUniqueId"]),
+                    r["schoolReference"]["schoolId"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let mut taught = HashSet::new();
+        for r in recs("staffSectionAssociations") {
+            let sec = &r["sectionReference"];
+            let staff = s(&r["staffReference"]["staffUniqueId"]);
+            assert!(staff_schools.contains(&(staff, sec["schoolId"].as_i64().unwrap())));
+            assert!(
+                taught.insert(s(&sec["sectionIdentifier"])),
+                "two teachers of record"
+            );
+        }
+        assert_eq!(
+            taught.len(),
+            recs("sections").len(),
+            "sections without a teacher"
+        );
+        assert_eq!(
+            recs("staffEducationOrganizationAssignmentAssociations").len(),
+            recs("staffs").len()
+        );
+    }
+
+    #[test]
+    fn generate_references_resolve_and_identities_are_unique() {
+        check_references_and_identities(1100, 5);
+        check_references_and_identities(1, 6);
+    }
+}

@@ -1,0 +1,6 @@
+//! `edfi-sandbox`: a local Ed-Fi ODS/API look-alike for tests, demos and dry runs.
+
+pub mod generate;
+pub mod seed;
+pub mod server;
+pub mod store;

@@ -1,0 +1,180 @@
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+//TEMP use edfi_sandbox::generate::{generate, GenerateOptions};
+struct GenerateOptions { out_dir: PathBuf, students: usize, rng_seed: u64 }
+struct Summary { files: Vec<(String, u64)> }
+fn generate(_o: &GenerateOptions) -> anyhow::Result<Summary> { bail!("TEMP") }
+use edfi_sandbox::seed;
+use edfi_sandbox::server::{serve, Documents, Sandbox, ServeConfig};
+use edfi_sandbox::store::ErrorStyle;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A local Ed-Fi ODS/API look-alike for tests, demos and dry runs.
+#[derive(Parser)]
+#[command(name = "edfi-sandbox", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an Ed-Fi API from OpenAPI documents; prints its base URL as the first line.
+    Serve(ServeArgs),
+    /// Write a coherent generated school system as {endpoint}.jsonl files (Ed-Fi DS 5.x).
+    Generate {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        students: usize,
+        #[arg(long, default_value_t = 1)]
+        rng_seed: u64,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The resources OpenAPI document (Swagger 2.0 or OpenAPI 3).
+    #[arg(long)]
+    resources_openapi: PathBuf,
+    /// The descriptors OpenAPI document.
+    #[arg(long)]
+    descriptors_openapi: PathBuf,
+    /// The dependencies document served at /metadata/data/v3/dependencies.
+    #[arg(long)]
+    dependencies: PathBuf,
+    /// Directories of {endpoint}.jsonl files loaded at start (repeatable).
+    #[arg(long)]
+    seed_dir: Vec<PathBuf>,
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: String,
+    /// 0 picks a free port.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Accepted client credentials ID:SECRET (repeatable); default testkey:testsecret.
+    #[arg(long)]
+    client: Vec<String>,
+    /// Token lifetime in seconds.
+    #[arg(long, default_value_t = 1800)]
+    token_ttl: u64,
+    /// Error body style: 7.2 (problem details) or 7.1 ({"message"}).
+    #[arg(long, default_value = "7.2")]
+    error_style: String,
+    /// Delay of every data request.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Extra random delay of every data request, 0..N ms.
+    #[arg(long, default_value_t = 0)]
+    latency_jitter_ms: u64,
+    /// Share of data requests answered with one of --fault-statuses.
+    #[arg(long, default_value_t = 0.0)]
+    fault_rate: f64,
+    #[arg(long, default_value = "429,500,503", value_delimiter = ',')]
+    fault_statuses: Vec<u16>,
+    /// Share of data requests whose connection is closed without an answer.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    #[arg(long, default_value_t = 0)]
+    rng_seed: u64,
+    /// Worker threads (default: number of cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Generate { out, students, rng_seed } => {
+            let started = std::time::Instant::now();
+            let summary = generate(&GenerateOptions { out_dir: out.clone(), students, rng_seed })?;
+            let total: u64 = summary.files.iter().map(|(_, n)| n).sum();
+            for (endpoint, n) in &summary.files {
+                println!("{n}\t{endpoint}");
+            }
+            eprintln!(
+                "wrote {total} records to {} in {:.1}s",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Serve(args) => run_serve(args),
+    }
+}
+
+fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let style = match args.error_style.as_str() {
+        "7.2" | "7.3" | "7" => ErrorStyle::V72,
+        "7.1" | "6.1" | "5.3" => ErrorStyle::V71,
+        other => bail!("--error-style must be 7.2 or 7.1, not {other:?}"),
+    };
+    for (name, p) in [("--fault-rate", args.fault_rate), ("--drop-rate", args.drop_rate)] {
+        if !(0.0..=1.0).contains(&p) {
+            bail!("{name} must be between 0 and 1, not {p}");
+        }
+    }
+    let mut clients = Vec::new();
+    for c in &args.client {
+        let Some((id, secret)) = c.split_once(':') else {
+            bail!("--client must be ID:SECRET");
+        };
+        clients.push((id.to_string(), secret.to_string()));
+    }
+    if clients.is_empty() {
+        clients.push(("testkey".into(), "testsecret".into()));
+    }
+    let (res_raw, resources) = seed::read_document(&args.resources_openapi)?;
+    let (desc_raw, descriptors) = seed::read_document(&args.descriptors_openapi)?;
+    let deps_raw = std::fs::read(&args.dependencies)
+        .with_context(|| format!("cannot read {}", args.dependencies.display()))?;
+    let orders = seed::dependency_orders(&deps_raw)?;
+    let data_model_version = resources.root["info"]["version"].as_str().unwrap_or("").to_string();
+    let (api, mut store) = seed::build(resources, descriptors, style);
+    let (loaded, problems) = seed::load_seed_dirs(&api, &mut store, &args.seed_dir, &orders)?;
+    for p in problems.iter().take(20) {
+        eprintln!("seed: {p}");
+    }
+    if problems.len() > 20 {
+        eprintln!("seed: ... and {} more problems", problems.len() - 20);
+    }
+    if !args.seed_dir.is_empty() {
+        eprintln!("seeded {loaded} records");
+    }
+    let cfg = ServeConfig {
+        clients,
+        token_ttl: Duration::from_secs(args.token_ttl),
+        style,
+        latency: Duration::from_millis(args.latency_ms),
+        latency_jitter: Duration::from_millis(args.latency_jitter_ms),
+        fault_rate: args.fault_rate,
+        fault_statuses: args.fault_statuses.clone(),
+        drop_rate: args.drop_rate,
+        rng_seed: args.rng_seed,
+        data_model_version,
+    };
+    let sb = Sandbox::new(
+        api,
+        store,
+        Documents { resources: res_raw.into(), descriptors: desc_raw.into(), dependencies: deps_raw.into() },
+        cfg,
+    );
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(t) = args.threads {
+        rt.worker_threads(t.max(1));
+    }
+    let rt = rt.enable_all().build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+        let addr = listener.local_addr()?;
+        let mut out = std::io::stdout();
+        writeln!(out, "http://{addr}")?;
+        out.flush()?;
+        let warm = sb.clone();
+        std::thread::spawn(move || warm.api.warm_up());
+        serve(sb, listener).await
+    })
+}
