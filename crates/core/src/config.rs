@@ -52,6 +52,9 @@ pub enum ConfigError {
 fn located_message(origin: Origin, path: &str, message: &str) -> String {
     let head = match origin {
         Origin::Line(line) => format!("config error at line {line}"),
+        Origin::Override if !path.is_empty() => {
+            return format!("config error in --set {path}: {message}")
+        }
         Origin::Override => "config error in --set".to_string(),
         Origin::Default => "config error".to_string(),
     };
@@ -547,16 +550,15 @@ impl Config {
         let mut origins = IndexMap::new();
         collect_origins(&root, "", &mut origins);
 
-        let mut config = Config::deserialize(de::NodeDe::new(&root, String::new())).map_err(
-            |e| {
+        let mut config =
+            Config::deserialize(de::NodeDe::new(&root, String::new())).map_err(|e| {
                 let (path, origin) = e.location.unwrap_or((String::new(), Origin::Default));
                 ConfigError::Invalid {
                     origin,
                     path,
                     message: e.message,
                 }
-            },
-        )?;
+            })?;
         config.origins = origins;
         if config.edfi_api.year.is_none() {
             config.edfi_api.year = opts.current_year;
@@ -597,19 +599,28 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let api = &self.edfi_api;
         if api.base_url.trim().is_empty() {
-            return Err(self.invalid("edfi_api.base_url", "is required (the Ed-Fi API's base URL)"));
+            return Err(self.invalid(
+                "edfi_api.base_url",
+                "is required (the Ed-Fi API's base URL)",
+            ));
         }
         let lower = api.base_url.to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://")) {
             return Err(self.invalid(
                 "edfi_api.base_url",
-                format!("must start with http:// or https://, got {:?}", api.base_url),
+                format!(
+                    "must start with http:// or https://, got {:?}",
+                    api.base_url
+                ),
             ));
         }
         if api.version != 3 {
             return Err(self.invalid(
                 "edfi_api.version",
-                format!("only version 3 (Ed-Fi ODS/API v3+) is supported, got {}", api.version),
+                format!(
+                    "only version 3 (Ed-Fi ODS/API v3+) is supported, got {}",
+                    api.version
+                ),
             ));
         }
         if api.mode.needs_year() {
@@ -681,13 +692,18 @@ impl Config {
         }
         if let Some(dir) = &self.state_dir {
             if dir.is_empty() {
-                return Err(self.invalid("state_dir", "must not be empty (remove the key to disable state tracking)"));
+                return Err(self.invalid(
+                    "state_dir",
+                    "must not be empty (remove the key to disable state tracking)",
+                ));
             }
         }
         if let Some(overrides) = &self.namespace_overrides {
             for ns in overrides.keys() {
                 if ns.trim().is_empty() {
-                    return Err(self.invalid("namespace_overrides", "a namespace must not be empty"));
+                    return Err(
+                        self.invalid("namespace_overrides", "a namespace must not be empty")
+                    );
                 }
             }
         }
@@ -862,7 +878,9 @@ fn expand_tree(node: &mut Node, lookup: &dyn Fn(&str) -> Option<String>) {
 }
 
 fn collect_origins(node: &Node, path: &str, out: &mut IndexMap<String, Origin>) {
-    out.insert(path.to_string(), node.origin);
+    if !path.is_empty() {
+        out.insert(path.to_string(), node.origin);
+    }
     match &node.kind {
         NodeKind::Map(entries) => {
             for (k, v) in entries {
@@ -911,7 +929,8 @@ pub fn autocast(value: &str) -> AutoValue {
     }
     let t = value.trim();
     let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    if digits.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+    // Python int(): decimal digits, single `_` between digits, surrounding whitespace
+    if digits.chars().all(|c| c.is_ascii_digit() || c == '_') {
         if let Some(i) = de::parse_int(t) {
             return AutoValue::Int(i);
         }
@@ -921,7 +940,7 @@ pub fn autocast(value: &str) -> AutoValue {
 
 /// Pairs `--set key value key value ...` (an odd count is an error, as in Python).
 pub fn parse_set_args(args: &[String]) -> Result<Vec<(String, String)>, ConfigError> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(ConfigError::Set(
             "overrides specified with --set must be followed by an even number of strings (key value key value ...)"
                 .to_string(),
@@ -1131,7 +1150,12 @@ show_stacktrace: yes
         );
         assert_eq!(c.namespaces(), vec!["ed-fi", "tpdm"]);
         assert_eq!(c.origin_of("connection.pool_size"), Origin::Line(17));
-        assert_eq!(c.origin_of("namespace_overrides.tpdm[1]"), Origin::Line(7));
+        assert_eq!(c.origin_of("namespace_overrides.tpdm[1]"), Origin::Line(8));
+        assert_eq!(
+            c.origin_of("edfi_api.oauth_url"),
+            Origin::Line(9),
+            "parent section"
+        );
     }
 
     #[test]
@@ -1171,7 +1195,9 @@ show_stacktrace: yes
             "config error at line 7: connection.pool_size: expected a whole number (0 or more), got \"eight\""
         );
         let e = load(text).unwrap_err();
-        assert!(matches!(e, ConfigError::Invalid { origin: Origin::Line(7), ref path, .. } if path == "connection.pool_size"));
+        assert!(
+            matches!(e, ConfigError::Invalid { origin: Origin::Line(7), ref path, .. } if path == "connection.pool_size")
+        );
     }
 
     #[test]
@@ -1182,9 +1208,15 @@ show_stacktrace: yes
             "{e}"
         );
         let e = err("colour: blue\nedfi_api:\n  base_url: http://x\n");
-        assert!(e.starts_with("config error at line 1: colour: unknown key;"), "{e}");
+        assert!(
+            e.starts_with("config error at line 1: colour: unknown key;"),
+            "{e}"
+        );
         let e = err("edfi_api:\n  base_url: http://x\n  clientid: a\n");
-        assert!(e.contains("line 3: edfi_api.clientid: unknown key (did you mean \"client_id\"?)"), "{e}");
+        assert!(
+            e.contains("line 3: edfi_api.clientid: unknown key (did you mean \"client_id\"?)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1217,12 +1249,18 @@ show_stacktrace: yes
             err("edfi_api:\n  base_url: http://x\nlog_level: loud\n"),
             "config error at line 3: log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got \"loud\""
         );
-        assert!(err("edfi_api:\n  base_url: http://x\nvalidate:\n  methods: [schema, spelling]\n")
-            .starts_with("config error at line 4: validate.methods[1]: expected one of"));
-        assert!(err("edfi_api:\n  base_url: http://x\nnamespace_overrides:\n  tpdm: candidates\n")
-            .starts_with("config error at line 4: namespace_overrides.tpdm: expected a list"));
-        assert!(err("edfi_api:\n  base_url: http://x\nedfi_api:\n  year: 1\n")
-            .contains("duplicate key"));
+        assert!(
+            err("edfi_api:\n  base_url: http://x\nvalidate:\n  methods: [schema, spelling]\n")
+                .starts_with("config error at line 4: validate.methods[1]: expected one of")
+        );
+        assert!(
+            err("edfi_api:\n  base_url: http://x\nnamespace_overrides:\n  tpdm: candidates\n")
+                .starts_with("config error at line 4: namespace_overrides.tpdm: expected a list")
+        );
+        assert!(
+            err("edfi_api:\n  base_url: http://x\nedfi_api:\n  year: 1\n")
+                .contains("duplicate key")
+        );
         assert!(err("a: [1\nb: 2\n").starts_with("config error at line 2"));
         assert!(err("").contains("empty"));
         assert!(err("- a\n- b\n").contains("must be a YAML mapping"));
@@ -1234,7 +1272,8 @@ show_stacktrace: yes
 
     #[test]
     fn empty_sections_take_defaults() {
-        let c = load("edfi_api:\n  base_url: http://x\nconnection:\nvalidate:\nstate_dir:\n").unwrap();
+        let c =
+            load("edfi_api:\n  base_url: http://x\nconnection:\nvalidate:\nstate_dir:\n").unwrap();
         assert_eq!(c.connection, Connection::default());
         assert_eq!(c.state_dir, None);
     }
@@ -1265,7 +1304,10 @@ show_stacktrace: yes
             assert_eq!(c.validate.methods, expected, "{text}");
         }
         let e = err(&format!("{MIN}validate:\n  methods: everything\n"));
-        assert!(e.starts_with("config error at line 4: validate.methods: expected \"*\""), "{e}");
+        assert!(
+            e.starts_with("config error at line 4: validate.methods: expected \"*\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1390,10 +1432,18 @@ show_stacktrace: yes
     #[test]
     fn params_parsing() {
         assert!(parse_params("").unwrap().is_empty());
-        assert_eq!(parse_params(r#"{"A": "x", "B": 1, "C": true}"#).unwrap().len(), 3);
+        assert_eq!(
+            parse_params(r#"{"A": "x", "B": 1, "C": true}"#)
+                .unwrap()
+                .len(),
+            3
+        );
         assert!(matches!(parse_params("[1]"), Err(ConfigError::Params(_))));
         assert!(matches!(parse_params("{bad"), Err(ConfigError::Params(_))));
-        assert!(matches!(parse_params(r#"{"A": [1]}"#), Err(ConfigError::Params(_))));
+        assert!(matches!(
+            parse_params(r#"{"A": [1]}"#),
+            Err(ConfigError::Params(_))
+        ));
     }
 
     #[test]
@@ -1424,7 +1474,7 @@ show_stacktrace: yes
         let no_year = Config::from_yaml(MIN, &LoadOptions::default()).unwrap_err();
         assert_eq!(
             no_year.to_string(),
-            "config error: edfi_api.year: is required for mode year_specific"
+            "config error at line 1: edfi_api.year: is required for mode year_specific"
         );
     }
 
@@ -1452,12 +1502,21 @@ show_stacktrace: yes
 
     #[test]
     fn url_join_and_namespaces() {
-        assert_eq!(url_join(&["http://h/", "/ed-fi/", "students"]), "http://h/ed-fi/students");
+        assert_eq!(
+            url_join(&["http://h/", "/ed-fi/", "students"]),
+            "http://h/ed-fi/students"
+        );
         let mut overrides = IndexMap::new();
         overrides.insert("tpdm".to_string(), vec!["candidates".to_string()]);
         overrides.insert("other".to_string(), vec!["candidates".to_string()]);
-        assert_eq!(namespace_for_endpoint("ed-fi", Some(&overrides), "candidates"), "tpdm");
-        assert_eq!(namespace_for_endpoint("ed-fi", Some(&overrides), "schools"), "ed-fi");
+        assert_eq!(
+            namespace_for_endpoint("ed-fi", Some(&overrides), "candidates"),
+            "tpdm"
+        );
+        assert_eq!(
+            namespace_for_endpoint("ed-fi", Some(&overrides), "schools"),
+            "ed-fi"
+        );
         assert_eq!(namespace_for_endpoint("ed-fi", None, "schools"), "ed-fi");
     }
 
@@ -1481,9 +1540,7 @@ show_stacktrace: yes
 
     #[test]
     fn yaml_features() {
-        let c = load(
-            "defaults: &d\n  pool_size: 3\n",
-        );
+        let c = load("defaults: &d\n  pool_size: 3\n");
         assert!(c.unwrap_err().to_string().contains("defaults: unknown key"));
         let c = load(
             "edfi_api:\n  base_url: \"http://x\"\n  client_secret: !!str 0123\nconnection: {pool_size: 2, verify_ssl: true}\n",

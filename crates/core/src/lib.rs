@@ -1,5 +1,16 @@
 //! The lightbeam engine. It knows Ed-Fi, but does no I/O of its own: every face
 //! (CLI, web app) reaches the world through the ports defined here.
 
+pub mod api_errors;
+mod civil;
 pub mod config;
+pub mod datafiles;
+pub mod dependencies;
+pub mod hashing;
 pub mod openapi;
+pub mod results;
+pub mod retry;
+pub mod selectors;
+pub mod ports;
+pub mod session;
+pub mod send;

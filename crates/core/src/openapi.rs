@@ -155,8 +155,6 @@ pub fn camel_case_namespace(ns: &str) -> String {
         if upper_next {
             out.extend(c.to_uppercase());
             upper_next = false;
-        } else if out.is_empty() {
-            out.extend(c.to_lowercase());
         } else {
             out.extend(c.to_lowercase());
         }
@@ -545,8 +543,10 @@ fn read_endpoint(doc: &Document, di: usize, ns: &str, name: &str, ops: &Value) -
                     required: required.contains(pname),
                     is_identity: false,
                 };
+                // identity references are required, and (some of) their flattened fields are
+                // identity query parameters (an optional calendarReference shares schoolId)
                 rp.is_identity = is_identity_flag(p)
-                    || rp.fields.iter().any(|f| {
+                    || rp.required && rp.fields.iter().any(|f| {
                         rp.flattened_names(f)
                             .iter()
                             .any(|n| identity_params.contains(&n.to_ascii_lowercase()))

@@ -5,7 +5,9 @@
 //! District" (LEA 255950), in school year 2023-2024 (`schoolYear` 2024):
 //!
 //! * one LEA, `ceil(students / 500)` schools (cycling high, middle and
-//!   elementary schools), an LEA-wide course catalog;
+//!   elementary schools), the district's course catalog recorded per school
+//!   (courses of the school's grade levels, `educationOrganizationId` = the
+//!   school, as in the Grand Bend sample data);
 //! * per school: four nine-weeks grading periods, a fall and a spring semester,
 //!   course offerings and sections (at most 25 students a section), about one
 //!   staff member per 15 students (principal, counselor, teachers) with their
@@ -120,11 +122,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let schools = plan_schools(opts.students, &mut rng);
 
     write_lea(&mut out)?;
-    for course in &catalog.courses {
-        write_course(&mut out, course)?;
-    }
     for school in &schools {
         write_school(&mut out, school, &cal)?;
+        for c in catalog.band_courses(school.band) {
+            write_course(&mut out, &catalog.courses[c], school.id)?;
+        }
         let teachers = write_staff(&mut out, school, &mut rng)?;
         let schedule = write_schedule(&mut out, school, &cal, &catalog, &teachers)?;
         write_students(&mut out, school, &cal, &catalog, &schedule, &mut rng)?;
@@ -567,6 +569,13 @@ struct Catalog {
 const ELECTIVES_PER_STUDENT_CHOICE: usize = 3;
 
 impl Catalog {
+    /// Catalog indexes of the courses a school of `band` offers.
+    fn band_courses(&self, band: Band) -> impl Iterator<Item = usize> + '_ {
+        band.grades()
+            .flat_map(move |g| self.core[g])
+            .chain(self.electives[band.idx()])
+    }
+
     fn new() -> Catalog {
         let mut courses = Vec::new();
         let mut core = Vec::new();
@@ -1130,7 +1139,9 @@ fn write_lea(out: &mut Out) -> Result<()> {
     })
 }
 
-fn write_course(out: &mut Out, c: &Course) -> Result<()> {
+/// A course of the district catalog, recorded for the school that offers it
+/// (as in the Grand Bend sample data).
+fn write_course(out: &mut Out, c: &Course, school_id: i64) -> Result<()> {
     out.emit(COURSES, |o| {
         o.str("courseCode", &c.code);
         o.arr("identificationCodes", |a| {
@@ -1145,7 +1156,7 @@ fn write_course(out: &mut Out, c: &Course) -> Result<()> {
             })
         });
         o.obj("educationOrganizationReference", |r| {
-            r.int("educationOrganizationId", LEA_ID)
+            r.int("educationOrganizationId", school_id)
         });
         o.desc_list(
             "academicSubjects",
@@ -1481,7 +1492,7 @@ fn write_schedule(
                     o.str("localCourseCode", &course.code);
                     o.obj("courseReference", |r| {
                         r.str("courseCode", &course.code);
-                        r.int("educationOrganizationId", LEA_ID);
+                        r.int("educationOrganizationId", s.id);
                     });
                     school_ref(o, s.id);
                     session_ref(o, s.id, session);
@@ -1908,12 +1919,18 @@ mod tests {
         (dir, summary)
     }
 
-    fn file(dir: &TempDir, ep: &str) -> PathBuf {
-        dir.0.join("out").join(format!("{ep}.jsonl"))
+    impl TempDir {
+        fn out(&self) -> PathBuf {
+            self.0.join("out")
+        }
     }
 
-    fn records(dir: &TempDir, ep: &str) -> Vec<Map<String, Value>> {
-        fs::read_to_string(file(dir, ep))
+    fn file(dir: &TempDir, ep: &str) -> PathBuf {
+        dir.out().join(format!("{ep}.jsonl"))
+    }
+
+    fn records(out: &Path, ep: &str) -> Vec<Map<String, Value>> {
+        fs::read_to_string(out.join(format!("{ep}.jsonl")))
             .unwrap()
             .lines()
             .map(|l| match serde_json::from_str(l) {
@@ -2043,8 +2060,14 @@ mod tests {
     #[test]
     fn generate_validates_against_ds5_schemas() {
         let (dir, summary) = run(1100, 3, "schema");
+        check_schemas(&dir.out(), &summary.files);
+    }
+
+    /// Every line is a JSON object without `id` that validates (draft 4, with
+    /// formats) against its resource schema of the DS 5.0 document.
+    fn check_schemas(out: &Path, files: &[(String, u64)]) {
         let components = doc()["components"].clone();
-        for (ep, n) in &summary.files {
+        for (ep, n) in files {
             let name = format!("edFi_{}", singular(ep));
             assert!(schemas().contains_key(&name), "no schema {name}");
             let schema =
@@ -2053,7 +2076,7 @@ mod tests {
                 .should_validate_formats(true)
                 .build(&schema)
                 .expect("compiling the schema");
-            let text = fs::read_to_string(file(&dir, ep)).unwrap();
+            let text = fs::read_to_string(out.join(format!("{ep}.jsonl"))).unwrap();
             let mut lines = 0u64;
             for (i, line) in text.lines().enumerate() {
                 lines += 1;
@@ -2082,10 +2105,17 @@ mod tests {
     #[test]
     fn generate_uses_only_ds52_descriptors() {
         let (dir, summary) = run(1100, 4, "descriptors");
+        let used = check_descriptors(&dir.out(), &summary.files);
+        assert!(used > 60, "only {used} descriptor values used");
+    }
+
+    /// Every `...Descriptor` value exists in the DS 5.2 descriptor files and is
+    /// of the property's type; returns how many distinct values are used.
+    fn check_descriptors(out: &Path, files: &[(String, u64)]) -> usize {
         let mut known: HashMap<String, HashSet<String>> = HashMap::new();
         let mut used = HashSet::new();
-        for (ep, _) in &summary.files {
-            for rec in records(&dir, ep) {
+        for (ep, _) in files {
+            for rec in records(out, ep) {
                 visit(&Value::Object(rec), &mut |k, v| {
                     let Some(prop) = k.strip_suffix("Descriptor") else {
                         return;
@@ -2119,11 +2149,7 @@ mod tests {
                 });
             }
         }
-        assert!(
-            used.len() > 60,
-            "only {} descriptor values used",
-            used.len()
-        );
+        used.len()
     }
 
     /// Scalars of a record plus the members of its references, both under
@@ -2222,18 +2248,18 @@ mod tests {
         }
     }
 
-    fn check_references_and_identities(students: usize, seed: u64) {
-        let (dir, summary) = run(students, seed, "refs");
-        let position: HashMap<String, usize> = summary
-            .files
+    /// Identities are unique per file, every reference resolves (by identity
+    /// values) to a record of a file loaded earlier, and enrollments, sections
+    /// and staff fit together.
+    fn check_references_and_identities(out: &Path, files: &[(String, u64)]) {
+        let position: HashMap<String, usize> = files
             .iter()
             .enumerate()
             .map(|(i, (ep, _))| (singular(ep), i))
             .collect();
-        let data: Vec<(String, Vec<Map<String, Value>>)> = summary
-            .files
+        let data: Vec<(String, Vec<Map<String, Value>>)> = files
             .iter()
-            .map(|(ep, _)| (ep.clone(), records(&dir, ep)))
+            .map(|(ep, _)| (ep.clone(), records(out, ep)))
             .collect();
         let flats: Vec<Vec<Flat>> = data
             .iter()
@@ -2391,7 +2417,105 @@ mod tests {
 
     #[test]
     fn generate_references_resolve_and_identities_are_unique() {
-        check_references_and_identities(1100, 5);
-        check_references_and_identities(1, 6);
+        for (students, seed) in [(1100, 5), (1, 6)] {
+            let (dir, summary) = run(students, seed, "refs");
+            check_references_and_identities(&dir.out(), &summary.files);
+        }
+    }
+
+    type Check = fn(&Path, &[(String, u64)]);
+
+    fn descriptors_check(out: &Path, files: &[(String, u64)]) {
+        check_descriptors(out, files);
+    }
+
+    /// Rewrites line `line` of `ep`'s file with `f` (appends a changed copy of
+    /// the last line when `line` is past the end); returns the original text.
+    fn tamper(out: &Path, ep: &str, line: usize, f: fn(&mut Value)) -> String {
+        let path = out.join(format!("{ep}.jsonl"));
+        let original = fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = original.lines().map(String::from).collect();
+        let mut v: Value = serde_json::from_str(&lines[line.min(lines.len() - 1)]).unwrap();
+        f(&mut v);
+        if line < lines.len() {
+            lines[line] = v.to_string();
+        } else {
+            lines.push(v.to_string());
+        }
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+        original
+    }
+
+    /// The checks above are not vacuous: each one catches a broken line.
+    #[test]
+    fn checks_catch_broken_data() {
+        let (dir, summary) = run(40, 9, "broken");
+        let out = dir.out();
+        let files = &summary.files;
+        check_schemas(&out, files);
+        descriptors_check(&out, files);
+        check_references_and_identities(&out, files);
+
+        let cases: [(&str, usize, fn(&mut Value), Check); 9] = [
+            ("students", 0, |v| v["firstName"] = json!(""), check_schemas),
+            (
+                "students",
+                0,
+                |v| v["birthDate"] = json!("2010-13-01"),
+                check_schemas,
+            ),
+            (
+                "schools",
+                0,
+                |v| v["schoolId"] = json!("255950001"),
+                check_schemas,
+            ),
+            (
+                "students",
+                0,
+                |v| drop(v.as_object_mut().unwrap().remove("lastSurname")),
+                check_schemas,
+            ),
+            (
+                "studentSchoolAssociations",
+                0,
+                |v| {
+                    v["entryGradeLevelDescriptor"] =
+                        json!("uri://ed-fi.org/GradeLevelDescriptor#Grade 9")
+                },
+                descriptors_check,
+            ),
+            (
+                "studentSchoolAssociations",
+                0,
+                |v| v["entryGradeLevelDescriptor"] = json!("uri://ed-fi.org/SexDescriptor#Male"),
+                descriptors_check,
+            ),
+            (
+                "grades",
+                0,
+                |v| v["studentSectionAssociationReference"]["sectionIdentifier"] = json!("nope"),
+                check_references_and_identities,
+            ),
+            (
+                "courseOfferings",
+                0,
+                |v| v["sessionReference"]["schoolId"] = json!(255950002),
+                check_references_and_identities,
+            ),
+            // a duplicate identity
+            (
+                "students",
+                usize::MAX,
+                |_| {},
+                check_references_and_identities,
+            ),
+        ];
+        for (ep, line, change, check) in cases {
+            let original = tamper(&out, ep, line, change);
+            let caught = std::panic::catch_unwind(|| check(&out, files)).is_err();
+            fs::write(out.join(format!("{ep}.jsonl")), original).unwrap();
+            assert!(caught, "{ep}: a broken line went unnoticed");
+        }
     }
 }

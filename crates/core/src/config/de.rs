@@ -232,10 +232,14 @@ impl<'a> NodeDe<'a> {
             .ok_or_else(|| self.expected(what))?;
         let v = i128::from(value);
         if v < min {
-            return Err(self.err(format!("expected a whole number of at least {min}, got {value}")));
+            return Err(self.err(format!(
+                "expected a whole number of at least {min}, got {value}"
+            )));
         }
         if v > max {
-            return Err(self.err(format!("expected a whole number of at most {max}, got {value}")));
+            return Err(self.err(format!(
+                "expected a whole number of at most {max}, got {value}"
+            )));
         }
         Ok(value)
     }
@@ -389,7 +393,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         self.relocate(r)
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -500,7 +508,10 @@ impl<'a> MapDe<'a> {
 impl<'de> MapAccess<'de> for MapDe<'_> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         let Some((key, _)) = self.entries.get(self.index) else {
             return Ok(None);
         };

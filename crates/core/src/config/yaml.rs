@@ -152,23 +152,28 @@ impl Builder {
             }
             Some((Frame::Map(_, pending @ None), _)) => {
                 let name = match &node.kind {
-                    NodeKind::Scalar(s) => s.text.clone(),
-                    NodeKind::Null => String::new(),
-                    _ => {
-                        self.fail(line, "mapping keys must be plain values".to_string());
-                        "?".to_string()
-                    }
+                    NodeKind::Scalar(s) => Some(s.text.clone()),
+                    NodeKind::Null => Some(String::new()),
+                    _ => None,
                 };
                 *pending = Some(KeyNode {
-                    name,
+                    name: name.clone().unwrap_or_else(|| "?".to_string()),
                     origin: node.origin,
                 });
+                if name.is_none() {
+                    self.fail(line, "mapping keys must be plain values".to_string());
+                }
             }
             Some((Frame::Map(map, pending @ Some(_)), _)) => {
                 let key = pending.take().unwrap_or(KeyNode {
                     name: String::new(),
                     origin: node.origin,
                 });
+                let mut node = node;
+                if node.kind == NodeKind::Null {
+                    // an empty value is reported where its key is, not on the next line
+                    node.origin = key.origin;
+                }
                 let mut duplicate = None;
                 if let NodeKind::Map(entries) = &mut map.kind {
                     if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
@@ -315,8 +320,12 @@ mod tests {
         let doc = parse("a:\nb: ~\nc: 'null'\nd: \"\"\n").unwrap().unwrap();
         assert_eq!(map_get(&doc, "a").kind, NodeKind::Null);
         assert_eq!(map_get(&doc, "b").kind, NodeKind::Null);
-        assert!(matches!(&map_get(&doc, "c").kind, NodeKind::Scalar(s) if s.quoted && s.text == "null"));
-        assert!(matches!(&map_get(&doc, "d").kind, NodeKind::Scalar(s) if s.quoted && s.text.is_empty()));
+        assert!(
+            matches!(&map_get(&doc, "c").kind, NodeKind::Scalar(s) if s.quoted && s.text == "null")
+        );
+        assert!(
+            matches!(&map_get(&doc, "d").kind, NodeKind::Scalar(s) if s.quoted && s.text.is_empty())
+        );
     }
 
     #[test]
@@ -337,7 +346,9 @@ mod tests {
     fn duplicate_keys_are_errors() {
         let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.message.contains("duplicate key \"a\" (first at line 1)"));
+        assert!(err
+            .message
+            .contains("duplicate key \"a\" (first at line 1)"));
     }
 
     #[test]

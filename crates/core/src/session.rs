@@ -1,0 +1,473 @@
+//! A connection to one Ed-Fi API: discovery, OAuth token (one per client, shared by every request,
+//! refreshed once on 401 and shortly before it expires), the dependency order, the OpenAPI
+//! documents, and requests with retries.
+
+use crate::config::Config;
+use crate::dependencies::Dependencies;
+use crate::ports::{Cache, Clock, Event, EventSink, Http, HttpRequest, HttpResponse, LogLevel, Method, TransportError};
+use crate::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
+use serde_json::Value;
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+/// Errors that stop a whole run (configuration, connection, credentials).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SessionError {
+    #[error("could not connect to {url} ({reason})")]
+    Unreachable { url: String, reason: String },
+    #[error("could not parse response from {url} ({reason})")]
+    BadDiscovery { url: String, reason: String },
+    #[error("OAuth token could not be obtained from {url}: {reason}; check your API credentials (edfi_api.client_id, edfi_api.client_secret)")]
+    Auth { url: String, reason: String },
+    #[error("unable to load {what} from {url}: {reason}")]
+    Metadata { what: String, url: String, reason: String },
+}
+
+/// The URLs a session uses.
+#[derive(Debug, Clone, Default)]
+pub struct ApiUrls {
+    pub base: String,
+    pub oauth: String,
+    pub dependencies: String,
+    pub open_api_metadata: String,
+    pub data: String,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    value: String,
+    /// Unix ms after which the token must not be used.
+    refresh_at_ms: i64,
+}
+
+/// A session with an Ed-Fi API.
+pub struct Session<'a> {
+    pub config: &'a Config,
+    pub http: &'a dyn Http,
+    pub clock: &'a dyn Clock,
+    pub events: &'a dyn EventSink,
+    pub urls: ApiUrls,
+    pub retry: RetryPolicy,
+    token: RefCell<Option<Token>>,
+    token_version: Cell<u64>,
+    refreshing: futures::lock::Mutex<()>,
+    tokens_fetched: Cell<u64>,
+    timeout: Duration,
+}
+
+fn swap_scheme(url: &str) -> Option<String> {
+    if let Some(rest) = url.strip_prefix("http://") {
+        Some(format!("https://{rest}"))
+    } else {
+        url.strip_prefix("https://").map(|rest| format!("http://{rest}"))
+    }
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    let t = s.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+/// Lowercased `a=b&c=d` form encoding of a value.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encode a query component.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
+        out.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
+    }
+    out
+}
+
+impl<'a> Session<'a> {
+    /// Discover the API's URLs (unless all are configured) without authenticating.
+    pub async fn connect(
+        config: &'a Config,
+        http: &'a dyn Http,
+        clock: &'a dyn Clock,
+        events: &'a dyn EventSink,
+    ) -> Result<Session<'a>, SessionError> {
+        let api = &config.edfi_api;
+        let timeout = Duration::from_secs_f64(config.connection.timeout.max(0.001));
+        let mut s = Session {
+            config,
+            http,
+            clock,
+            events,
+            urls: ApiUrls {
+                base: api.base_url.trim_end_matches('/').to_string(),
+                data: config.data_url(),
+                ..ApiUrls::default()
+            },
+            retry: RetryPolicy::from_connection(&config.connection),
+            token: RefCell::new(None),
+            token_version: Cell::new(0),
+            refreshing: futures::lock::Mutex::new(()),
+            tokens_fetched: Cell::new(0),
+            timeout,
+        };
+        let configured = (
+            non_empty(&api.oauth_url).map(str::to_string),
+            non_empty(&api.dependencies_url).map(str::to_string),
+            non_empty(&api.open_api_metadata_url).map(str::to_string),
+        );
+        if let (Some(o), Some(d), Some(m)) = &configured {
+            s.urls.oauth = o.clone();
+            s.urls.dependencies = d.clone();
+            s.urls.open_api_metadata = m.clone();
+            return Ok(s);
+        }
+        s.log(LogLevel::Debug, format!("fetching {} ...", s.urls.base));
+        let resp = s.get_with_fallback(&api.base_url).await?;
+        let root: Value = serde_json::from_slice(&resp.body).map_err(|e| SessionError::BadDiscovery {
+            url: api.base_url.clone(),
+            reason: format!("not JSON: {e}"),
+        })?;
+        let pick = |configured: &Option<String>, key: &str| -> Result<String, SessionError> {
+            if let Some(c) = configured {
+                return Ok(c.clone());
+            }
+            root.get("urls")
+                .and_then(|u| u.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| SessionError::BadDiscovery {
+                    url: api.base_url.clone(),
+                    reason: format!("no urls.{key} in the discovery document"),
+                })
+        };
+        s.urls.oauth = pick(&configured.0, "oauth")?;
+        s.urls.dependencies = pick(&configured.1, "dependencies")?;
+        s.urls.open_api_metadata = pick(&configured.2, "openApiMetadata").unwrap_or_default();
+        Ok(s)
+    }
+
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        self.events.emit(Event::Log {
+            level,
+            message: message.into(),
+        });
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// GET without authentication, trying the other scheme (http/https) when unreachable.
+    pub async fn get_with_fallback(&self, url: &str) -> Result<HttpResponse, SessionError> {
+        let first = self.http.send(HttpRequest::get(url, self.timeout)).await;
+        let resp = match first {
+            Ok(r) => r,
+            Err(e) => match swap_scheme(url) {
+                Some(other) => self
+                    .http
+                    .send(HttpRequest::get(&other, self.timeout))
+                    .await
+                    .map_err(|_| SessionError::Unreachable {
+                        url: url.to_string(),
+                        reason: e.to_string(),
+                    })?,
+                None => {
+                    return Err(SessionError::Unreachable {
+                        url: url.to_string(),
+                        reason: e.to_string(),
+                    })
+                }
+            },
+        };
+        if !(200..300).contains(&resp.status) {
+            let text = resp.text();
+            let snippet: String = text.chars().take(75).collect();
+            return Err(SessionError::Unreachable {
+                url: url.to_string(),
+                reason: format!("status {}: {snippet}", resp.status),
+            });
+        }
+        Ok(resp)
+    }
+
+    /// How many tokens this session obtained.
+    pub fn tokens_fetched(&self) -> u64 {
+        self.tokens_fetched.get()
+    }
+
+    async fn fetch_token(&self) -> Result<(), SessionError> {
+        let api = &self.config.edfi_api;
+        let credentials = format!("{}:{}", api.client_id, api.client_secret.expose());
+        let body = form_encode(&[("grant_type", "client_credentials")]).into_bytes();
+        let mut attempt = 0u32;
+        loop {
+            let req = HttpRequest {
+                method: Method::Post,
+                url: self.urls.oauth.clone(),
+                headers: vec![
+                    ("Authorization".into(), format!("Basic {}", base64(credentials.as_bytes()))),
+                    ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+                    ("Accept".into(), "application/json".into()),
+                ],
+                body: Some(body.clone()),
+                timeout: self.timeout,
+            };
+            let result = self.http.send(req).await;
+            if let RetryDecision::RetryAfter(delay) = self.retry_decision(attempt, &result) {
+                self.clock.sleep(delay).await;
+                attempt += 1;
+                continue;
+            }
+            let resp = result.map_err(|e| SessionError::Auth {
+                url: self.urls.oauth.clone(),
+                reason: e.to_string(),
+            })?;
+            if resp.status != 200 {
+                let err: Option<Value> = serde_json::from_slice(&resp.body).ok();
+                let what = err
+                    .as_ref()
+                    .and_then(|v| v.get("error"))
+                    .and_then(Value::as_str)
+                    .map(|e| format!("status {} ({e})", resp.status))
+                    .unwrap_or_else(|| format!("status {}", resp.status));
+                return Err(SessionError::Auth {
+                    url: self.urls.oauth.clone(),
+                    reason: what,
+                });
+            }
+            let v: Value = serde_json::from_slice(&resp.body).map_err(|e| SessionError::Auth {
+                url: self.urls.oauth.clone(),
+                reason: format!("the token response is not JSON: {e}"),
+            })?;
+            let Some(value) = v.get("access_token").and_then(Value::as_str) else {
+                return Err(SessionError::Auth {
+                    url: self.urls.oauth.clone(),
+                    reason: "the token response has no access_token".into(),
+                });
+            };
+            let expires_in = v.get("expires_in").and_then(Value::as_f64).unwrap_or(1800.0);
+            // refresh when 90% of the lifetime has passed, and at least 5 s before expiry
+            let margin = (expires_in * 0.1).max(5.0).min(expires_in / 2.0);
+            let refresh_at_ms = self.clock.now_unix_ms() + ((expires_in - margin) * 1000.0) as i64;
+            *self.token.borrow_mut() = Some(Token {
+                value: value.to_string(),
+                refresh_at_ms,
+            });
+            self.token_version.set(self.token_version.get() + 1);
+            self.tokens_fetched.set(self.tokens_fetched.get() + 1);
+            self.log(LogLevel::Debug, "obtained a new OAuth token");
+            return Ok(());
+        }
+    }
+
+    /// The current token and its version, fetching a new one when there is none or it is
+    /// about to expire. Concurrent callers share one fetch.
+    pub async fn token(&self) -> Result<(String, u64), SessionError> {
+        let now = self.clock.now_unix_ms();
+        if let Some(t) = self.token.borrow().as_ref() {
+            if now < t.refresh_at_ms {
+                return Ok((t.value.clone(), self.token_version.get()));
+            }
+        }
+        let seen = self.token_version.get();
+        let _guard = self.refreshing.lock().await;
+        if self.token_version.get() == seen {
+            self.fetch_token().await?;
+        }
+        let t = self.token.borrow();
+        let t = t.as_ref().expect("a token was just fetched");
+        Ok((t.value.clone(), self.token_version.get()))
+    }
+
+    /// After a 401 with token `version`: fetch a new token unless another request already did.
+    pub async fn refresh_after_401(&self, version: u64) -> Result<(), SessionError> {
+        let _guard = self.refreshing.lock().await;
+        if self.token_version.get() == version {
+            self.log(LogLevel::Debug, "fetching a new OAuth token after a 401 response");
+            self.fetch_token().await?;
+        }
+        Ok(())
+    }
+
+    fn retry_decision(&self, retries_done: u32, result: &Result<HttpResponse, TransportError>) -> RetryDecision {
+        let outcome = match result {
+            Ok(r) => AttemptOutcome::Status(r.status),
+            Err(TransportError::Timeout) => AttemptOutcome::Timeout,
+            Err(_) => AttemptOutcome::ConnectError,
+        };
+        let now_secs = self.clock.now_unix_ms() / 1000;
+        let retry_after = result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.header("Retry-After"))
+            .and_then(|v| parse_retry_after(v, now_secs));
+        self.retry.next(retries_done, outcome, retry_after, self.clock.random())
+    }
+
+    /// One authenticated request with retries on the configured statuses, connection errors and
+    /// timeouts (exponential backoff with jitter, `Retry-After` honoured), and one token refresh
+    /// on 401. Returns the final response, or the transport error after the last retry.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Result<HttpResponse, TransportError>, SessionError> {
+        let mut attempt = 0u32;
+        let mut refreshed = 0u32;
+        loop {
+            let (token, version) = self.token().await?;
+            let mut headers = vec![
+                ("Authorization".to_string(), format!("Bearer {token}")),
+                ("Accept".to_string(), "application/json".to_string()),
+            ];
+            if body.is_some() {
+                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+            }
+            let req = HttpRequest {
+                method,
+                url: url.to_string(),
+                headers,
+                body: body.map(<[u8]>::to_vec),
+                timeout: self.timeout,
+            };
+            let result = self.http.send(req).await;
+            if let Ok(r) = &result {
+                if r.status == 401 && refreshed < 2 {
+                    refreshed += 1;
+                    self.refresh_after_401(version).await?;
+                    continue;
+                }
+            }
+            let RetryDecision::RetryAfter(delay) = self.retry_decision(attempt, &result) else {
+                return Ok(result);
+            };
+            self.log(
+                LogLevel::Debug,
+                format!(
+                    "retrying {} {url} in {:.2}s ({})",
+                    method.as_str(),
+                    delay.as_secs_f64(),
+                    match &result {
+                        Ok(r) => format!("status {}", r.status),
+                        Err(e) => e.to_string(),
+                    }
+                ),
+            );
+            self.clock.sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// The dependency order of the API's endpoints.
+    pub async fn dependencies(&self) -> Result<Dependencies, SessionError> {
+        self.log(LogLevel::Debug, "fetching resource dependencies...");
+        let resp = self.get_with_fallback(&self.urls.dependencies).await.map_err(|e| SessionError::Metadata {
+            what: "dependencies".into(),
+            url: self.urls.dependencies.clone(),
+            reason: e.to_string(),
+        })?;
+        Dependencies::parse(&resp.body, &self.config.namespaces()).map_err(|e| SessionError::Metadata {
+            what: "dependencies".into(),
+            url: self.urls.dependencies.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The resources and descriptors OpenAPI documents (from the cache when younger than a month).
+    pub async fn openapi_documents(&self, cache: Option<&dyn Cache>) -> Result<(Vec<u8>, Vec<u8>), SessionError> {
+        const MONTH: u64 = 2_629_800;
+        let api = &self.config.edfi_api;
+        let (mut resources_url, mut descriptors_url) = (
+            non_empty(&api.resources_swagger_url).map(str::to_string),
+            non_empty(&api.descriptors_swagger_url).map(str::to_string),
+        );
+        if resources_url.is_none() || descriptors_url.is_none() {
+            if self.urls.open_api_metadata.is_empty() {
+                return Err(SessionError::Metadata {
+                    what: "Swagger docs".into(),
+                    url: self.urls.base.clone(),
+                    reason: "the API publishes no openApiMetadata URL: set edfi_api.descriptors_swagger_url and edfi_api.resources_swagger_url".into(),
+                });
+            }
+            let resp = self.get_with_fallback(&self.urls.open_api_metadata).await?;
+            let list: Value = serde_json::from_slice(&resp.body).map_err(|e| SessionError::Metadata {
+                what: "the OpenAPI metadata list".into(),
+                url: self.urls.open_api_metadata.clone(),
+                reason: e.to_string(),
+            })?;
+            for entry in list.as_array().into_iter().flatten() {
+                let name = entry.get("name").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+                let uri = entry.get("endpointUri").and_then(Value::as_str).map(str::to_string);
+                match name.as_str() {
+                    "resources" if resources_url.is_none() => resources_url = uri,
+                    "descriptors" if descriptors_url.is_none() => descriptors_url = uri,
+                    _ => {}
+                }
+            }
+        }
+        let mut docs = Vec::new();
+        for (what, url) in [("resources", resources_url), ("descriptors", descriptors_url)] {
+            let Some(url) = url else {
+                return Err(SessionError::Metadata {
+                    what: format!("{what} Swagger"),
+                    url: self.urls.open_api_metadata.clone(),
+                    reason: format!("no {what} entry in the OpenAPI metadata list"),
+                });
+            };
+            let key = format!("swagger-{what}-{}", crate::hashing::md5_hex(&url));
+            if let Some(cache) = cache {
+                if let Some((bytes, age)) = cache.get(&key).await {
+                    if age < MONTH {
+                        self.log(LogLevel::Debug, format!("re-using cached {what} swagger doc"));
+                        docs.push(bytes);
+                        continue;
+                    }
+                }
+            }
+            self.log(LogLevel::Debug, format!("fetching {what} swagger doc..."));
+            let resp = self.get_with_fallback(&url).await?;
+            if let Some(cache) = cache {
+                cache.put(&key, &resp.body).await;
+            }
+            docs.push(resp.body);
+        }
+        let descriptors = docs.pop().unwrap_or_default();
+        let resources = docs.pop().unwrap_or_default();
+        Ok((resources, descriptors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings() {
+        assert_eq!(base64(b"testkey:testsecret"), "dGVzdGtleTp0ZXN0c2VjcmV0");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(url_encode("uri://ed-fi.org/X#a b"), "uri%3A%2F%2Fed-fi.org%2FX%23a%20b");
+        assert_eq!(swap_scheme("http://x/y").as_deref(), Some("https://x/y"));
+    }
+}

@@ -1,0 +1,118 @@
+//! The Python lightbeam (0.1.12, installed by scripts/setup.sh into .venv) run against the
+//! sandbox as against a real ODS/API: count, send generated data, delete it again.
+
+mod common;
+
+use common::{Sandbox, Version};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn python_lightbeam() -> PathBuf {
+    let p = std::env::var_os("LIGHTBEAM_PY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/lightbeam"));
+    assert!(
+        p.exists(),
+        "the Python lightbeam is missing at {}: run `bash scripts/setup.sh` first",
+        p.display()
+    );
+    p
+}
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lb-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn generate(out: &Path, students: usize) -> BTreeMap<String, u64> {
+    let o = Command::new(env!("CARGO_BIN_EXE_edfi-sandbox"))
+        .args(["generate", "--out"])
+        .arg(out)
+        .args(["--students", &students.to_string(), "--rng-seed", "3"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut lines = BTreeMap::new();
+    for entry in std::fs::read_dir(out).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+        let n = std::fs::read_to_string(&p).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
+        lines.insert(name, n as u64);
+    }
+    lines
+}
+
+fn run(lb: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
+    let o = Command::new(lb)
+        .args(args)
+        .current_dir(dir)
+        .env("PYTHONUNBUFFERED", "1")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    (o.status.code().unwrap_or(-1), text)
+}
+
+fn counts(sb: &Sandbox) -> BTreeMap<String, u64> {
+    let stats = sb.stats();
+    stats["records"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("ed-fi/")?.to_string(), v.as_u64()?)))
+        .collect()
+}
+
+#[test]
+fn python_tool_counts_sends_and_deletes_generated_data() {
+    let lb = python_lightbeam();
+    let dir = tmp_dir("py");
+    let data = dir.join("data");
+    let lines = generate(&data, 40);
+    assert!(lines.len() >= 10, "generated files: {lines:?}");
+    let sb = Sandbox::start(Version::Ds50, &[]);
+    let before = counts(&sb);
+    std::fs::write(
+        dir.join("lightbeam.yaml"),
+        format!(
+            "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base}\n  mode: shared_instance\n  client_id: testkey\n  client_secret: testsecret\nconnection:\n  pool_size: 4\nforce_delete: true\nlog_level: INFO\n",
+            state = dir.join("state").display(),
+            data = data.display(),
+            base = sb.base
+        ),
+    )
+    .unwrap();
+
+    // count: the Python tool reads Total-Count of every endpoint
+    let (code, out) = run(&lb, &dir, &["count", "-c", "lightbeam.yaml", "-s", "*Descriptors", "--results-file", "counts.tsv"]);
+    assert_eq!(code, 0, "{out}");
+    let tsv = std::fs::read_to_string(dir.join("counts.tsv")).unwrap();
+    let grade_levels = tsv
+        .lines()
+        .find(|l| l.ends_with("\tgradeLevelDescriptors"))
+        .unwrap_or_else(|| panic!("no gradeLevelDescriptors row in {tsv}"));
+    assert_eq!(grade_levels.split('\t').next().unwrap(), before["gradeLevelDescriptors"].to_string());
+
+    // send: every generated record lands
+    let (code, out) = run(&lb, &dir, &["send", "-c", "lightbeam.yaml", "--results-file", "send.json"]);
+    assert_eq!(code, 0, "{out}");
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("send.json")).unwrap()).unwrap();
+    assert_eq!(results["total_records_failed"], 0, "{results}");
+    let after = counts(&sb);
+    for (endpoint, n) in &lines {
+        assert_eq!(after[endpoint], before[endpoint] + n, "{endpoint}: records in the sandbox after send");
+    }
+
+    // delete: the Python tool finds each record by its identity and deletes it
+    let (code, out) = run(&lb, &dir, &["delete", "-c", "lightbeam.yaml", "-e", "*Descriptors", "--results-file", "delete.json"]);
+    assert_eq!(code, 0, "{out}");
+    let after_delete = counts(&sb);
+    for endpoint in lines.keys() {
+        assert_eq!(after_delete[endpoint], before[endpoint], "{endpoint}: records after delete\n{out}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
