@@ -520,7 +520,8 @@ fn read_endpoint(doc: &Document, di: usize, ns: &str, name: &str, ops: &Value) -
             if pname == "id" || pname == "_etag" || pname == "_lastModifiedDate" || pname == "_ext" {
                 continue;
             }
-            if pname == "educationOrganizationCategories" {
+            // every education organization (school, LEA, SEA, ESC, ...) has a name of institution
+            if pname == "nameOfInstitution" {
                 is_edorg = true;
             }
             if let Some(r) = p.get("$ref").and_then(Value::as_str) {
@@ -658,6 +659,9 @@ mod tests {
         );
         let school = m.find("ed-fi", "schools").unwrap();
         assert!(m.endpoints[school].is_education_organization);
+        let lea = m.find("ed-fi", "localEducationAgencies").unwrap();
+        assert!(m.endpoints[lea].is_education_organization);
+        assert!(!m.endpoints[m.find("ed-fi", "students").unwrap()].is_education_organization);
         let r = ssa.references.iter().find(|r| r.property == "nextYearSchoolReference").unwrap();
         assert!(!r.is_identity);
         assert_eq!(r.flattened_names("schoolId")[0], "nextYearSchoolId");

@@ -566,7 +566,7 @@ struct Catalog {
     electives: [[usize; 3]; 3],
 }
 
-const ELECTIVES_PER_STUDENT_CHOICE: usize = 3;
+const ELECTIVE_CHOICES: usize = 3;
 
 impl Catalog {
     /// Catalog indexes of the courses a school of `band` offers.
@@ -1474,11 +1474,8 @@ fn write_schedule(
         }
         for (e, &c) in catalog.electives[s.band.idx()].iter().enumerate() {
             // a student j takes elective (j + t) % 3 in session t
-            let r = (e + ELECTIVES_PER_STUDENT_CHOICE - t) % ELECTIVES_PER_STUDENT_CHOICE;
-            wanted.push((
-                c,
-                count_residue(s.n_students, ELECTIVES_PER_STUDENT_CHOICE, r),
-            ));
+            let r = (e + ELECTIVE_CHOICES - t) % ELECTIVE_CHOICES;
+            wanted.push((c, count_residue(s.n_students, ELECTIVE_CHOICES, r)));
         }
         let total_sections: usize = wanted.iter().map(|&(_, n)| n.div_ceil(CLASS_SIZE)).sum();
         let term_code = if t == 0 { "FA" } else { "SP" };
@@ -1786,15 +1783,12 @@ fn write_students(
             let begin = if t == 0 { entry } else { session.first };
             let end = if t == 1 { last_day } else { session.last };
             let offerings = &schedule.sessions[t];
-            let elective = (j + t) % ELECTIVES_PER_STUDENT_CHOICE;
+            let elective = (j + t) % ELECTIVE_CHOICES;
             let picks = (0..4)
                 .map(|k| (gi * 4 + k, (p + k) % offerings[gi * 4 + k].sections.len()))
                 .chain(std::iter::once({
                     let o = g_count * 4 + elective;
-                    (
-                        o,
-                        (j / ELECTIVES_PER_STUDENT_CHOICE) % offerings[o].sections.len(),
-                    )
+                    (o, (j / ELECTIVE_CHOICES) % offerings[o].sections.len())
                 }));
             for (slot, (oi, sec)) in picks.enumerate() {
                 let offering = &offerings[oi];
@@ -2425,6 +2419,9 @@ mod tests {
 
     type Check = fn(&Path, &[(String, u64)]);
 
+    /// A broken line: endpoint, line (past the end: appended), change, the check that must fail.
+    type Case = (&'static str, usize, fn(&mut Value), Check);
+
     fn descriptors_check(out: &Path, files: &[(String, u64)]) {
         check_descriptors(out, files);
     }
@@ -2456,7 +2453,7 @@ mod tests {
         descriptors_check(&out, files);
         check_references_and_identities(&out, files);
 
-        let cases: [(&str, usize, fn(&mut Value), Check); 9] = [
+        let cases: [Case; 9] = [
             ("students", 0, |v| v["firstName"] = json!(""), check_schemas),
             (
                 "students",

@@ -1,9 +1,6 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-//TEMP use edfi_sandbox::generate::{generate, GenerateOptions};
-struct GenerateOptions { out_dir: PathBuf, students: usize, rng_seed: u64 }
-struct Summary { files: Vec<(String, u64)> }
-fn generate(_o: &GenerateOptions) -> anyhow::Result<Summary> { bail!("TEMP") }
+use edfi_sandbox::generate::{generate, GenerateOptions};
 use edfi_sandbox::seed;
 use edfi_sandbox::server::{serve, Documents, Sandbox, ServeConfig};
 use edfi_sandbox::store::ErrorStyle;

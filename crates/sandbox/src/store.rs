@@ -230,8 +230,12 @@ impl Api {
         vals
     }
 
+    /// The set of distinct identity values: an identity that repeats a value through two
+    /// references (a courseOffering's `schoolId` in both its school and session references)
+    /// is referenced with that value once, and role-named fields need no name mapping.
     fn ref_key_of_values(mut vals: Vec<String>) -> String {
         vals.sort();
+        vals.dedup();
         vals.join("\u{1f}")
     }
 
