@@ -251,7 +251,7 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
         namespace: config.namespace.clone(),
         namespace_overrides: config.namespace_overrides.clone(),
     });
-    let _cache = config.state_dir.as_ref().map(|d| FileCache::new(PathBuf::from(d)));
+    let _cache = config.state_dir.as_ref().map(|d| FileCache::new(Path::new(d)));
     let outcome: Result<(), Fatal> = rt.block_on(async {
         console.log(LogLevel::Info, "starting...");
         let session = Session::connect(&config, &http, &clock, console).await?;
@@ -286,7 +286,8 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
                     .collect()
             })
             .collect();
-        let source = FsDataSource::new(PathBuf::from(&config.data_dir));
+        // file names are data_dir-joined paths, valid from the working directory
+        let source = FsDataSource::new(PathBuf::from("."));
         let state_port: Option<&dyn StateStore> = state.as_ref().map(|s| s as &dyn StateStore);
         send(&session, &levels, &source, state_port, &criteria, &mut results).await?;
         Ok(())

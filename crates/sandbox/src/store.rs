@@ -351,7 +351,10 @@ fn visit_descriptors<'a>(v: &'a Value, path: &mut String, f: &mut dyn FnMut(&str
 }
 
 /// Visit every `...Reference` object in a payload (top level and inside collections).
-fn visit_references<'a>(v: &'a Map<String, Value>, f: &mut dyn FnMut(&str, &'a Map<String, Value>, bool)) {
+/// Called with (property name, reference object, whether at the top level).
+type ReferenceVisitor<'v, 'a> = dyn FnMut(&str, &'a Map<String, Value>, bool) + 'v;
+
+fn visit_references<'a>(v: &'a Map<String, Value>, f: &mut ReferenceVisitor<'_, 'a>) {
     for (k, x) in v {
         match x {
             Value::Object(o) if k.ends_with("Reference") => f(k, o, true),
