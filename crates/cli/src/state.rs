@@ -621,7 +621,7 @@ fn unpickle(bytes: &[u8]) -> Result<Pickled, String> {
             Ok(stack.split_off(m))
         };
     let set_items = |stack: &mut Vec<Pickled>, items: Vec<Pickled>| -> Result<(), String> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err("odd number of dict items in pickle".into());
         }
         let Some(Pickled::Dict(dict)) = stack.last_mut() else {
@@ -693,7 +693,7 @@ fn unpickle(bytes: &[u8]) -> Result<Pickled, String> {
                 let n = r.len8()?;
                 stack.push(utf8(r.take(n)?)?);
             }
-            0x85 | 0x86 | 0x87 => {
+            0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
                 if stack.len() < n {
                     return Err("pickle stack underflow".into());

@@ -1,0 +1,206 @@
+//! `lightbeam send` against edfi-sandbox processes over real HTTP: complete loads, skips,
+//! faults, token expiry, resending failures, and a kill -9 in the middle of a send.
+
+use lightbeam_e2e::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+fn total(files: &[(String, u64)]) -> u64 {
+    files.iter().map(|(_, n)| n).sum()
+}
+
+/// Every payload hash in the state database with its last status.
+fn state_statuses(dir: &std::path::Path) -> BTreeMap<(String, String), u16> {
+    let db = rusqlite::Connection::open(dir.join("state/lightbeam.sqlite")).expect("open state");
+    let ok: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check");
+    assert_eq!(ok, "ok", "state database is not corrupt");
+    let table: String = db
+        .query_row("SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE '%hash%' LIMIT 1", [], |r| r.get(0))
+        .expect("state table");
+    let mut stmt = db.prepare(&format!("SELECT endpoint, hash, status FROM {table}")).expect("select");
+    let rows = stmt
+        .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get::<_, u16>(2)?)))
+        .expect("query");
+    rows.map(|r| r.expect("row")).collect()
+}
+
+#[test]
+fn generated_data_loads_completely_and_a_second_run_skips_everything() {
+    let dir = tmp_dir("complete");
+    let files = generate(&dir.join("data"), 300, 5);
+    let sb = Sandbox::start(&[]);
+    write_config(&dir, &sb.base, "  pool_size: 8\n", "");
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "results.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for (endpoint, n) in &files {
+        assert_eq!(sb.count(endpoint), *n, "{endpoint}: records in the API = lines");
+    }
+    let results = read_json(&dir.join("results.json"));
+    assert_eq!(results["command"], "send");
+    assert_eq!(results["total_records_processed"], total(&files));
+    assert_eq!(results["total_records_failed"], 0);
+    assert_eq!(results["total_records_skipped"], 0);
+    for (endpoint, n) in &files {
+        let r = &results["resources"][endpoint];
+        assert_eq!(r["records_processed"], *n, "{endpoint}");
+        assert_eq!(r["successes"][0]["status_code"], 201, "{endpoint}");
+        assert_eq!(r["successes"][0]["count"], *n, "{endpoint}");
+    }
+    let stats = sb.stats();
+    assert_eq!(stats["creates"], total(&files));
+    assert_eq!(stats["tokens_issued"], 1, "one token shared by all requests");
+    // every payload is in the state with its 201
+    let state = state_statuses(&dir);
+    assert_eq!(state.len() as u64, total(&files));
+    assert!(state.values().all(|s| *s == 201));
+
+    // a second plain run skips everything and exits 99
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "again.json"]);
+    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    let again = read_json(&dir.join("again.json"));
+    assert_eq!(again["total_records_skipped"], total(&files));
+    assert_eq!(sb.stats()["creates"], total(&files), "nothing sent again");
+    // -f resends everything (updates, 200)
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-f", "-s", "students"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.stats()["updates"].as_u64().unwrap(), files.iter().find(|(e, _)| e == "students").unwrap().1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn faults_drops_and_expiring_tokens_lose_nothing() {
+    let dir = tmp_dir("faults");
+    let files = generate(&dir.join("data"), 420, 9);
+    assert!(total(&files) >= 20_000, "{}", total(&files));
+    let sb = Sandbox::start(&[
+        "--fault-rate",
+        "0.1",
+        "--fault-statuses",
+        "429,500,503",
+        "--drop-rate",
+        "0.01",
+        "--token-ttl",
+        "5",
+        "--rng-seed",
+        "1",
+    ]);
+    write_config(&dir, &sb.base, "  pool_size: 32\n  num_retries: 20\n  timeout: 10\n", "");
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "results.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let results = read_json(&dir.join("results.json"));
+    assert_eq!(results["total_records_failed"], 0, "{}", text(&o));
+    let stats = sb.stats();
+    for (endpoint, n) in &files {
+        assert_eq!(sb.count(endpoint), *n, "{endpoint}");
+    }
+    // exactly once: as many creates as lines (a retried POST that had landed is an update)
+    assert_eq!(stats["creates"], total(&files));
+    assert!(stats["faults_injected_total"].as_u64().unwrap() > 1000, "{stats}");
+    assert!(stats["connections_dropped"].as_u64().unwrap() > 50, "{stats}");
+    assert!(stats["tokens_issued"].as_u64().unwrap() >= 2, "tokens were refreshed: {stats}");
+    let state = state_statuses(&dir);
+    assert_eq!(state.len() as u64, total(&files));
+    assert!(state.values().all(|s| (200..300).contains(s)), "the state agrees: all sent");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failed_payload_is_resent_by_the_next_plain_run() {
+    let dir = tmp_dir("resend");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let sb = Sandbox::start(&[]);
+    write_config(&dir, &sb.base, "  pool_size: 2\n", "");
+    // an enrollment whose school does not exist yet: 409
+    std::fs::write(
+        dir.join("data/students.jsonl"),
+        "{\"studentUniqueId\":\"s1\",\"birthDate\":\"2010-01-01\",\"firstName\":\"A\",\"lastSurname\":\"B\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("data/studentSchoolAssociations.jsonl"),
+        "{\"entryDate\":\"2023-08-23\",\"entryGradeLevelDescriptor\":\"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade\",\"schoolReference\":{\"schoolId\":1},\"studentReference\":{\"studentUniqueId\":\"s1\"}}\n",
+    )
+    .unwrap();
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "r1.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r1 = read_json(&dir.join("r1.json"));
+    let f = &r1["resources"]["studentSchoolAssociations"]["failures"][0];
+    assert_eq!(f["status_code"], 409);
+    assert_eq!(f["line_numbers"], serde_json::json!([1]));
+    assert!(f["message"].as_str().unwrap().contains("School"), "{f}");
+    // add the school (and its LEA) and run again, plainly: the 409 line is sent again
+    std::fs::write(dir.join("data/localEducationAgencies.jsonl"), "{\"localEducationAgencyId\":1000,\"nameOfInstitution\":\"LEA\",\"localEducationAgencyCategoryDescriptor\":\"uri://ed-fi.org/LocalEducationAgencyCategoryDescriptor#Independent\",\"categories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#Local Education Agency\"}]}\n").unwrap();
+    std::fs::write(dir.join("data/schools.jsonl"), "{\"schoolId\":1,\"nameOfInstitution\":\"School\",\"localEducationAgencyReference\":{\"localEducationAgencyId\":1000},\"educationOrganizationCategories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#School\"}],\"gradeLevels\":[{\"gradeLevelDescriptor\":\"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade\"}]}\n").unwrap();
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "r2.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r2 = read_json(&dir.join("r2.json"));
+    assert_eq!(r2["resources"]["students"]["records_skipped"], 1, "the student was sent already");
+    assert_eq!(r2["resources"]["studentSchoolAssociations"]["successes"][0]["status_code"], 201);
+    assert_eq!(sb.count("studentSchoolAssociations"), 1);
+    // --strict: any failure is a non-zero exit
+    std::fs::write(dir.join("data/students.jsonl"), "{\"studentUniqueId\":\"s2\"}\n").unwrap();
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students"]);
+    assert_eq!(o.status.code(), Some(1), "all failed: {}", text(&o));
+    std::fs::write(
+        dir.join("data/students.jsonl"),
+        "{\"studentUniqueId\":\"s3\",\"birthDate\":\"2010-01-01\",\"firstName\":\"A\",\"lastSurname\":\"B\"}\n{\"studentUniqueId\":\"s2\"}\n",
+    )
+    .unwrap();
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students"]);
+    assert_eq!(o.status.code(), Some(0), "partial failure exits 0 by default: {}", text(&o));
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students", "--strict"]);
+    assert_eq!(o.status.code(), Some(1), "--strict: {}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kill_9_in_the_middle_then_a_plain_rerun_lands_everything() {
+    let dir = tmp_dir("kill");
+    let files = generate(&dir.join("data"), 700, 13);
+    let lines = total(&files);
+    let sb = Sandbox::start(&["--latency-ms", "2"]);
+    write_config(&dir, &sb.base, "  pool_size: 8\n", "");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(bin("lightbeam"))
+        .args(["send", "-c", "lightbeam.yaml"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start lightbeam");
+    // wait until a good part has landed, then kill -9
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let creates = sb.stats()["creates"].as_u64().unwrap_or(0);
+        if creates >= lines / 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "send too slow");
+        assert!(child.try_wait().unwrap().is_none(), "send finished before the kill");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(300));
+    let landed = sb.stats()["creates"].as_u64().unwrap();
+    let posts_before = sb.posts();
+    let rate = landed as f64 / elapsed;
+    // the state database survives the kill
+    let _ = state_statuses(&dir);
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "rerun.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for (endpoint, n) in &files {
+        assert_eq!(sb.count(endpoint), *n, "{endpoint}");
+    }
+    assert_eq!(sb.stats()["creates"].as_u64().unwrap(), lines, "each record created once");
+    let rerun_posts = sb.posts() - posts_before;
+    let resent = rerun_posts - (lines - landed);
+    let allowed = 8.0 + 1.5 * rate + 50.0;
+    eprintln!("landed {landed} of {lines} before the kill at {rate:.0}/s; the rerun sent {rerun_posts}, of which {resent} again (allowed {allowed:.0})");
+    assert!((resent as f64) <= allowed, "resent {resent} > in flight + about a second of work ({allowed:.0})");
+    let rerun: Value = read_json(&dir.join("rerun.json"));
+    assert_eq!(rerun["total_records_failed"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
