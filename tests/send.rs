@@ -13,14 +13,27 @@ fn total(files: &[(String, u64)]) -> u64 {
 /// Every payload hash in the state database with its last status.
 fn state_statuses(dir: &std::path::Path) -> BTreeMap<(String, String), u16> {
     let db = rusqlite::Connection::open(dir.join("state/lightbeam.sqlite")).expect("open state");
-    let ok: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check");
+    let ok: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
     assert_eq!(ok, "ok", "state database is not corrupt");
     let table: String = db
-        .query_row("SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE '%hash%' LIMIT 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE '%hash%' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
         .expect("state table");
-    let mut stmt = db.prepare(&format!("SELECT endpoint, hash, status FROM {table}")).expect("select");
+    let mut stmt = db
+        .prepare(&format!("SELECT endpoint, hash, status FROM {table}"))
+        .expect("select");
     let rows = stmt
-        .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get::<_, u16>(2)?)))
+        .query_map([], |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                r.get::<_, u16>(2)?,
+            ))
+        })
         .expect("query");
     rows.map(|r| r.expect("row")).collect()
 }
@@ -31,10 +44,23 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
     let files = generate(&dir.join("data"), 300, 5);
     let sb = Sandbox::start(&[]);
     write_config(&dir, &sb.base, "  pool_size: 8\n", "");
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "results.json"]);
+    let o = lightbeam(
+        &dir,
+        &[
+            "send",
+            "-c",
+            "lightbeam.yaml",
+            "--results-file",
+            "results.json",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     for (endpoint, n) in &files {
-        assert_eq!(sb.count(endpoint), *n, "{endpoint}: records in the API = lines");
+        assert_eq!(
+            sb.count(endpoint),
+            *n,
+            "{endpoint}: records in the API = lines"
+        );
     }
     let results = read_json(&dir.join("results.json"));
     assert_eq!(results["command"], "send");
@@ -49,22 +75,40 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
     }
     let stats = sb.stats();
     assert_eq!(stats["creates"], total(&files));
-    assert_eq!(stats["tokens_issued"], 1, "one token shared by all requests");
+    assert_eq!(
+        stats["tokens_issued"], 1,
+        "one token shared by all requests"
+    );
     // every payload is in the state with its 201
     let state = state_statuses(&dir);
     assert_eq!(state.len() as u64, total(&files));
     assert!(state.values().all(|s| *s == 201));
 
     // a second plain run skips everything and exits 99
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "again.json"]);
+    let o = lightbeam(
+        &dir,
+        &[
+            "send",
+            "-c",
+            "lightbeam.yaml",
+            "--results-file",
+            "again.json",
+        ],
+    );
     assert_eq!(o.status.code(), Some(99), "{}", text(&o));
     let again = read_json(&dir.join("again.json"));
     assert_eq!(again["total_records_skipped"], total(&files));
     assert_eq!(sb.stats()["creates"], total(&files), "nothing sent again");
     // -f resends everything (updates, 200)
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-f", "-s", "students"]);
+    let o = lightbeam(
+        &dir,
+        &["send", "-c", "lightbeam.yaml", "-f", "-s", "students"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(sb.stats()["updates"].as_u64().unwrap(), files.iter().find(|(e, _)| e == "students").unwrap().1);
+    assert_eq!(
+        sb.stats()["updates"].as_u64().unwrap(),
+        files.iter().find(|(e, _)| e == "students").unwrap().1
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -85,8 +129,22 @@ fn faults_drops_and_expiring_tokens_lose_nothing() {
         "--rng-seed",
         "1",
     ]);
-    write_config(&dir, &sb.base, "  pool_size: 32\n  num_retries: 20\n  timeout: 10\n", "");
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "results.json"]);
+    write_config(
+        &dir,
+        &sb.base,
+        "  pool_size: 32\n  num_retries: 20\n  timeout: 10\n",
+        "",
+    );
+    let o = lightbeam(
+        &dir,
+        &[
+            "send",
+            "-c",
+            "lightbeam.yaml",
+            "--results-file",
+            "results.json",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let results = read_json(&dir.join("results.json"));
     assert_eq!(results["total_records_failed"], 0, "{}", text(&o));
@@ -96,12 +154,24 @@ fn faults_drops_and_expiring_tokens_lose_nothing() {
     }
     // exactly once: as many creates as lines (a retried POST that had landed is an update)
     assert_eq!(stats["creates"], total(&files));
-    assert!(stats["faults_injected_total"].as_u64().unwrap() > 1000, "{stats}");
-    assert!(stats["connections_dropped"].as_u64().unwrap() > 50, "{stats}");
-    assert!(stats["tokens_issued"].as_u64().unwrap() >= 2, "tokens were refreshed: {stats}");
+    assert!(
+        stats["faults_injected_total"].as_u64().unwrap() > 1000,
+        "{stats}"
+    );
+    assert!(
+        stats["connections_dropped"].as_u64().unwrap() > 50,
+        "{stats}"
+    );
+    assert!(
+        stats["tokens_issued"].as_u64().unwrap() >= 2,
+        "tokens were refreshed: {stats}"
+    );
     let state = state_statuses(&dir);
     assert_eq!(state.len() as u64, total(&files));
-    assert!(state.values().all(|s| (200..300).contains(s)), "the state agrees: all sent");
+    assert!(
+        state.values().all(|s| (200..300).contains(s)),
+        "the state agrees: all sent"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -122,7 +192,10 @@ fn a_failed_payload_is_resent_by_the_next_plain_run() {
         "{\"entryDate\":\"2023-08-23\",\"entryGradeLevelDescriptor\":\"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade\",\"schoolReference\":{\"schoolId\":1},\"studentReference\":{\"studentUniqueId\":\"s1\"}}\n",
     )
     .unwrap();
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "r1.json"]);
+    let o = lightbeam(
+        &dir,
+        &["send", "-c", "lightbeam.yaml", "--results-file", "r1.json"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let r1 = read_json(&dir.join("r1.json"));
     let f = &r1["resources"]["studentSchoolAssociations"]["failures"][0];
@@ -132,14 +205,27 @@ fn a_failed_payload_is_resent_by_the_next_plain_run() {
     // add the school (and its LEA) and run again, plainly: the 409 line is sent again
     std::fs::write(dir.join("data/localEducationAgencies.jsonl"), "{\"localEducationAgencyId\":1000,\"nameOfInstitution\":\"LEA\",\"localEducationAgencyCategoryDescriptor\":\"uri://ed-fi.org/LocalEducationAgencyCategoryDescriptor#Independent\",\"categories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#Local Education Agency\"}]}\n").unwrap();
     std::fs::write(dir.join("data/schools.jsonl"), "{\"schoolId\":1,\"nameOfInstitution\":\"School\",\"localEducationAgencyReference\":{\"localEducationAgencyId\":1000},\"educationOrganizationCategories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#School\"}],\"gradeLevels\":[{\"gradeLevelDescriptor\":\"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade\"}]}\n").unwrap();
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "r2.json"]);
+    let o = lightbeam(
+        &dir,
+        &["send", "-c", "lightbeam.yaml", "--results-file", "r2.json"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let r2 = read_json(&dir.join("r2.json"));
-    assert_eq!(r2["resources"]["students"]["records_skipped"], 1, "the student was sent already");
-    assert_eq!(r2["resources"]["studentSchoolAssociations"]["successes"][0]["status_code"], 201);
+    assert_eq!(
+        r2["resources"]["students"]["records_skipped"], 1,
+        "the student was sent already"
+    );
+    assert_eq!(
+        r2["resources"]["studentSchoolAssociations"]["successes"][0]["status_code"],
+        201
+    );
     assert_eq!(sb.count("studentSchoolAssociations"), 1);
     // --strict: any failure is a non-zero exit
-    std::fs::write(dir.join("data/students.jsonl"), "{\"studentUniqueId\":\"s2\"}\n").unwrap();
+    std::fs::write(
+        dir.join("data/students.jsonl"),
+        "{\"studentUniqueId\":\"s2\"}\n",
+    )
+    .unwrap();
     let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students"]);
     assert_eq!(o.status.code(), Some(1), "all failed: {}", text(&o));
     std::fs::write(
@@ -148,8 +234,16 @@ fn a_failed_payload_is_resent_by_the_next_plain_run() {
     )
     .unwrap();
     let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students"]);
-    assert_eq!(o.status.code(), Some(0), "partial failure exits 0 by default: {}", text(&o));
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students", "--strict"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "partial failure exits 0 by default: {}",
+        text(&o)
+    );
+    let o = lightbeam(
+        &dir,
+        &["send", "-c", "lightbeam.yaml", "-s", "students", "--strict"],
+    );
     assert_eq!(o.status.code(), Some(1), "--strict: {}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -177,7 +271,10 @@ fn kill_9_in_the_middle_then_a_plain_rerun_lands_everything() {
             break;
         }
         assert!(Instant::now() < deadline, "send too slow");
-        assert!(child.try_wait().unwrap().is_none(), "send finished before the kill");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "send finished before the kill"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().expect("kill -9");
@@ -189,17 +286,33 @@ fn kill_9_in_the_middle_then_a_plain_rerun_lands_everything() {
     let rate = landed as f64 / elapsed;
     // the state database survives the kill
     let _ = state_statuses(&dir);
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "--results-file", "rerun.json"]);
+    let o = lightbeam(
+        &dir,
+        &[
+            "send",
+            "-c",
+            "lightbeam.yaml",
+            "--results-file",
+            "rerun.json",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     for (endpoint, n) in &files {
         assert_eq!(sb.count(endpoint), *n, "{endpoint}");
     }
-    assert_eq!(sb.stats()["creates"].as_u64().unwrap(), lines, "each record created once");
+    assert_eq!(
+        sb.stats()["creates"].as_u64().unwrap(),
+        lines,
+        "each record created once"
+    );
     let rerun_posts = sb.posts() - posts_before;
     let resent = rerun_posts - (lines - landed);
     let allowed = 8.0 + 1.5 * rate + 50.0;
     eprintln!("landed {landed} of {lines} before the kill at {rate:.0}/s; the rerun sent {rerun_posts}, of which {resent} again (allowed {allowed:.0})");
-    assert!((resent as f64) <= allowed, "resent {resent} > in flight + about a second of work ({allowed:.0})");
+    assert!(
+        (resent as f64) <= allowed,
+        "resent {resent} > in flight + about a second of work ({allowed:.0})"
+    );
     let rerun: Value = read_json(&dir.join("rerun.json"));
     assert_eq!(rerun["total_records_failed"], 0);
     let _ = std::fs::remove_dir_all(&dir);

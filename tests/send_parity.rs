@@ -11,7 +11,10 @@ use std::io::Write;
 use std::path::Path;
 
 fn append(path: &Path, lines: &[&str]) {
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open data file");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open data file");
     for l in lines {
         writeln!(f, "{l}").expect("append");
     }
@@ -25,10 +28,24 @@ fn failures(r: &Value) -> BTreeSet<(u64, String, String, Vec<u64>)> {
         .flatten()
         .map(|f| {
             let file = f["file"].as_str().unwrap_or_default();
-            let name = Path::new(file).file_name().unwrap().to_string_lossy().into_owned();
-            let mut lines: Vec<u64> = f["line_numbers"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+            let name = Path::new(file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let mut lines: Vec<u64> = f["line_numbers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .collect();
             lines.sort();
-            (f["status_code"].as_u64().unwrap_or(0), f["message"].as_str().unwrap().to_string(), name, lines)
+            (
+                f["status_code"].as_u64().unwrap_or(0),
+                f["message"].as_str().unwrap().to_string(),
+                name,
+                lines,
+            )
         })
         .collect()
 }
@@ -60,8 +77,18 @@ fn same_files_same_counts_and_failures_as_the_python_tool() {
         );
         let sb = Sandbox::start(&[]);
         write_config(&dir, &sb.base, "  pool_size: 4\n", "");
-        let args = ["send", "-c", "lightbeam.yaml", "--results-file", "results.json"];
-        let o = if who == "python" { python_lightbeam(&dir, &args) } else { lightbeam(&dir, &args) };
+        let args = [
+            "send",
+            "-c",
+            "lightbeam.yaml",
+            "--results-file",
+            "results.json",
+        ];
+        let o = if who == "python" {
+            python_lightbeam(&dir, &args)
+        } else {
+            lightbeam(&dir, &args)
+        };
         assert_eq!(o.status.code(), Some(0), "{who}: {}", text(&o));
         let counts: Vec<(String, u64)> = sb.stats()["records"]
             .as_object()
@@ -74,9 +101,15 @@ fn same_files_same_counts_and_failures_as_the_python_tool() {
     }
     let (python, python_counts) = &runs[0];
     let (rust, rust_counts) = &runs[1];
-    assert_eq!(python_counts, rust_counts, "the APIs hold the same records afterwards");
+    assert_eq!(
+        python_counts, rust_counts,
+        "the APIs hold the same records afterwards"
+    );
     let endpoints: BTreeSet<&String> = python["resources"].as_object().unwrap().keys().collect();
-    assert_eq!(endpoints, rust["resources"].as_object().unwrap().keys().collect());
+    assert_eq!(
+        endpoints,
+        rust["resources"].as_object().unwrap().keys().collect()
+    );
     for e in endpoints {
         let (p, r) = (&python["resources"][e], &rust["resources"][e]);
         for k in ["records_processed", "records_skipped", "records_failed"] {
@@ -84,13 +117,26 @@ fn same_files_same_counts_and_failures_as_the_python_tool() {
         }
         assert_eq!(failures(p), failures(r), "{e}: failures");
     }
-    for k in ["total_records_processed", "total_records_skipped", "total_records_failed"] {
+    for k in [
+        "total_records_processed",
+        "total_records_skipped",
+        "total_records_failed",
+    ] {
         assert_eq!(python[k], rust[k], "{k}");
     }
     // the bad lines really failed, with the API's messages
     let students = failures(&rust["resources"]["students"]);
-    assert_eq!(students.iter().map(|f| f.3.len()).sum::<usize>(), 6, "{students:?}");
-    assert!(students.iter().any(|f| f.1 == "LastSurname is required. (at $.lastSurname)"), "{students:?}");
+    assert_eq!(
+        students.iter().map(|f| f.3.len()).sum::<usize>(),
+        6,
+        "{students:?}"
+    );
+    assert!(
+        students
+            .iter()
+            .any(|f| f.1 == "LastSurname is required. (at $.lastSurname)"),
+        "{students:?}"
+    );
     let ssa = failures(&rust["resources"]["studentSchoolAssociations"]);
     assert!(ssa.iter().any(|f| f.0 == 409), "{ssa:?}");
 }

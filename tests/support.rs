@@ -15,7 +15,10 @@ pub fn shared() -> PathBuf {
 fn target_dir() -> PathBuf {
     // target/{profile}/deps/{test binary}
     let exe = std::env::current_exe().expect("test executable");
-    exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target profile dir")
+        .to_path_buf()
 }
 
 static BUILD: Once = Once::new();
@@ -49,9 +52,18 @@ pub fn tmp_dir(name: &str) -> PathBuf {
 pub fn ds50_args() -> Vec<String> {
     let s = shared();
     [
-        ("--resources-openapi", s.join("openapi/odsapi-7.x_resources_openapi3_ds5.0.json")),
-        ("--descriptors-openapi", s.join("openapi/odsapi-7.x_descriptors_openapi3_ds5.0.json")),
-        ("--dependencies", s.join("dependencies/odsapi-7.x_ds-5.2.0_dependencies.json")),
+        (
+            "--resources-openapi",
+            s.join("openapi/odsapi-7.x_resources_openapi3_ds5.0.json"),
+        ),
+        (
+            "--descriptors-openapi",
+            s.join("openapi/odsapi-7.x_descriptors_openapi3_ds5.0.json"),
+        ),
+        (
+            "--dependencies",
+            s.join("dependencies/odsapi-7.x_ds-5.2.0_dependencies.json"),
+        ),
         ("--seed-dir", s.join("descriptors/ds-5.2.0_jsonl")),
     ]
     .into_iter()
@@ -106,7 +118,9 @@ impl Sandbox {
 
     /// Records of an endpoint (`students`) in the default database.
     pub fn count(&self, endpoint: &str) -> u64 {
-        self.stats()["records"][format!("ed-fi/{endpoint}")].as_u64().unwrap_or(0)
+        self.stats()["records"][format!("ed-fi/{endpoint}")]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     /// POSTs answered so far, by status.
@@ -123,7 +137,12 @@ pub fn generate(out: &Path, students: usize, seed: u64) -> Vec<(String, u64)> {
     let o = Command::new(bin("edfi-sandbox"))
         .args(["generate", "--out"])
         .arg(out)
-        .args(["--students", &students.to_string(), "--rng-seed", &seed.to_string()])
+        .args([
+            "--students",
+            &students.to_string(),
+            "--rng-seed",
+            &seed.to_string(),
+        ])
         .output()
         .expect("run generate");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -162,8 +181,14 @@ pub fn lightbeam(dir: &Path, args: &[&str]) -> Output {
 pub fn python_lightbeam(dir: &Path, args: &[&str]) -> Output {
     let exe = std::env::var_os("LIGHTBEAM_PY")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/lightbeam"));
-    assert!(exe.exists(), "the Python lightbeam is missing at {}: run `bash scripts/setup.sh`", exe.display());
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/lightbeam")
+        });
+    assert!(
+        exe.exists(),
+        "the Python lightbeam is missing at {}: run `bash scripts/setup.sh`",
+        exe.display()
+    );
     Command::new(exe)
         .args(args)
         .current_dir(dir)
@@ -173,9 +198,14 @@ pub fn python_lightbeam(dir: &Path, args: &[&str]) -> Output {
 }
 
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 pub fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read JSON file")).expect("valid JSON")
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read JSON file"))
+        .expect("valid JSON")
 }

@@ -30,7 +30,8 @@ impl Console {
         let tty = std::io::stderr().is_terminal();
         Console {
             level: RefCell::new(LogLevel::Info),
-            multi: (tty && progress_bars).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8))),
+            multi: (tty && progress_bars)
+                .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8))),
             bars: RefCell::new(HashMap::new()),
             plain: RefCell::new(HashMap::new()),
         }
@@ -76,10 +77,17 @@ impl EventSink for Console {
                     bar.enable_steady_tick(Duration::from_millis(250));
                     self.bars.borrow_mut().insert(endpoint, bar);
                 } else {
-                    self.plain.borrow_mut().insert(endpoint, (total, Instant::now()));
+                    self.plain
+                        .borrow_mut()
+                        .insert(endpoint, (total, Instant::now()));
                 }
             }
-            Event::Progress { endpoint, done, skipped, failed } => {
+            Event::Progress {
+                endpoint,
+                done,
+                skipped,
+                failed,
+            } => {
                 if let Some(bar) = self.bars.borrow().get(&endpoint) {
                     bar.set_position(done);
                     if failed > 0 || skipped > 0 {

@@ -9,7 +9,9 @@ use console::Console;
 use lightbeam_cli::cache::FileCache;
 use lightbeam_cli::files::{list_data_dir, FsDataSource};
 use lightbeam_cli::state::SqliteState;
-use lightbeam_core::config::{parse_params, parse_set_args, Config, LoadOptions, DEFAULT_CONFIG_FILES};
+use lightbeam_core::config::{
+    parse_params, parse_set_args, Config, LoadOptions, DEFAULT_CONFIG_FILES,
+};
 use lightbeam_core::datafiles::discover;
 use lightbeam_core::hashing::{parse_status_codes, parse_timestamp, ResendCriteria};
 use lightbeam_core::ports::{Clock, DataFile, LocalFuture, LogLevel, StateStore};
@@ -21,11 +23,24 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const COMMANDS: [&str; 8] = ["validate", "send", "validate+send", "delete", "truncate", "count", "fetch", "create"];
+const COMMANDS: [&str; 8] = [
+    "validate",
+    "send",
+    "validate+send",
+    "delete",
+    "truncate",
+    "count",
+    "fetch",
+    "create",
+];
 
 /// Sends JSONL data into an Ed-Fi API
 #[derive(Parser, Debug)]
-#[command(name = "lightbeam", disable_version_flag = true, after_help = "Commands: validate, send, validate+send, delete, truncate, count, fetch, create")]
+#[command(
+    name = "lightbeam",
+    disable_version_flag = true,
+    after_help = "Commands: validate, send, validate+send, delete, truncate, count, fetch, create"
+)]
 struct Args {
     /// the command to run: validate, send, validate+send, delete, truncate, count, fetch, create
     command: Option<String>,
@@ -134,19 +149,25 @@ fn main() {
 }
 
 fn now_iso() -> String {
-    chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    chrono::Local::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
 }
 
 fn load_config(args: &Args, console: &Console) -> Result<(String, Config), Fatal> {
     let config_file = match &args.config_file {
         Some(c) => c.clone(),
         None => {
-            let found = DEFAULT_CONFIG_FILES.iter().find(|f| Path::new(".").join(f).is_file());
+            let found = DEFAULT_CONFIG_FILES
+                .iter()
+                .find(|f| Path::new(".").join(f).is_file());
             match found {
                 Some(f) => {
                     console.log(
                         LogLevel::Info,
-                        &format!("config file not specified with `-c` flag... but found and using ./{f}"),
+                        &format!(
+                            "config file not specified with `-c` flag... but found and using ./{f}"
+                        ),
                     );
                     format!("./{f}")
                 }
@@ -159,7 +180,8 @@ fn load_config(args: &Args, console: &Console) -> Result<(String, Config), Fatal
             }
         }
     };
-    let text = std::fs::read_to_string(&config_file).map_err(|e| Fatal(format!("cannot read config file {config_file}: {e}")))?;
+    let text = std::fs::read_to_string(&config_file)
+        .map_err(|e| Fatal(format!("cannot read config file {config_file}: {e}")))?;
     let env = |k: &str| std::env::var(k).ok();
     let opts = LoadOptions {
         env: &env,
@@ -168,7 +190,8 @@ fn load_config(args: &Args, console: &Console) -> Result<(String, Config), Fatal
         current_year: Some(chrono::Datelike::year(&chrono::Local::now())),
         home_dir: std::env::var("HOME").ok(),
     };
-    let config = Config::from_yaml(&text, &opts).map_err(|e| Fatal(format!("{config_file}: {e}")))?;
+    let config =
+        Config::from_yaml(&text, &opts).map_err(|e| Fatal(format!("{config_file}: {e}")))?;
     Ok((config_file, config))
 }
 
@@ -176,10 +199,21 @@ fn criteria(args: &Args) -> Result<ResendCriteria, Fatal> {
     let offset = chrono::Local::now().offset().local_minus_utc();
     Ok(ResendCriteria {
         force: args.force,
-        older_than: args.older_than.as_deref().map(|t| parse_timestamp(t, offset)).transpose().map_err(|e| Fatal(format!("-o/--older-than: {e}")))?,
-        newer_than: args.newer_than.as_deref().map(|t| parse_timestamp(t, offset)).transpose().map_err(|e| Fatal(format!("-n/--newer-than: {e}")))?,
+        older_than: args
+            .older_than
+            .as_deref()
+            .map(|t| parse_timestamp(t, offset))
+            .transpose()
+            .map_err(|e| Fatal(format!("-o/--older-than: {e}")))?,
+        newer_than: args
+            .newer_than
+            .as_deref()
+            .map(|t| parse_timestamp(t, offset))
+            .transpose()
+            .map_err(|e| Fatal(format!("-n/--newer-than: {e}")))?,
         resend_status_codes: match args.resend_status_codes.as_deref() {
-            Some(r) if !r.trim().is_empty() => parse_status_codes(r).map_err(|e| Fatal(format!("-r/--resend-status-codes: {e}")))?,
+            Some(r) if !r.trim().is_empty() => parse_status_codes(r)
+                .map_err(|e| Fatal(format!("-r/--resend-status-codes: {e}")))?,
             _ => Vec::new(),
         },
     })
@@ -196,8 +230,17 @@ fn display_path(data_dir: &str, rel: &str) -> String {
 
 fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
     let command = match args.command.as_deref() {
-        None => return Err(Fatal(format!("no command provided. Use one of ({}), see -h flag for help", COMMANDS.join(", ")))),
-        Some(c) => Command::parse(c).ok_or_else(|| Fatal(format!("unknown command '{c}' passed, use -h flag for help")))?,
+        None => {
+            return Err(Fatal(format!(
+                "no command provided. Use one of ({}), see -h flag for help",
+                COMMANDS.join(", ")
+            )))
+        }
+        Some(c) => Command::parse(c).ok_or_else(|| {
+            Fatal(format!(
+                "unknown command '{c}' passed, use -h flag for help"
+            ))
+        })?,
     };
     let (config_file, config) = load_config(args, console)?;
     console.set_level(match config.log_level.as_str() {
@@ -209,31 +252,46 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
     });
     match command {
         Command::Send => {}
-        other => {
-            return Err(Fatal(format!(
-                "the `{}` command is not available in this version of lightbeam (Rust) yet; use `send`",
-                other.as_str()
-            )))
-        }
+        other => return Err(Fatal(format!(
+            "the `{}` command is not available in this version of lightbeam (Rust) yet; use `send`",
+            other.as_str()
+        ))),
     }
     let criteria = criteria(args)?;
     if !Path::new(&config.data_dir).is_dir() {
-        return Err(Fatal(format!("`data_dir` {} is not a directory", config.data_dir)));
+        return Err(Fatal(format!(
+            "`data_dir` {} is not a directory",
+            config.data_dir
+        )));
     }
     if !config.connection.verify_ssl {
-        console.log(LogLevel::Warning, "connection.verify_ssl is false: TLS certificates of the API are not checked");
+        console.log(
+            LogLevel::Warning,
+            "connection.verify_ssl is false: TLS certificates of the API are not checked",
+        );
     }
     let state = match &config.state_dir {
-        Some(dir) => Some(SqliteState::open(Path::new(dir)).map_err(|e| Fatal(format!("state_dir {dir}: {e}")))?),
+        Some(dir) => Some(
+            SqliteState::open(Path::new(dir))
+                .map_err(|e| Fatal(format!("state_dir {dir}: {e}")))?,
+        ),
         None => {
-            console.log(LogLevel::Warning, "`state_dir` not specified in config; continuing without state-tracking");
+            console.log(
+                LogLevel::Warning,
+                "`state_dir` not specified in config; continuing without state-tracking",
+            );
             None
         }
     };
     let started_at = now_iso();
     let started = std::time::Instant::now();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let http = http::ReqwestHttp::new(config.connection.pool_size as usize, config.connection.verify_ssl)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let http = http::ReqwestHttp::new(
+        config.connection.pool_size as usize,
+        config.connection.verify_ssl,
+    )?;
     let clock = TokioClock {
         seed: Cell::new(
             std::time::SystemTime::now()
@@ -244,28 +302,41 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
     };
     let mut results = RunResults::new(RunMetadata {
         started_at,
-        working_dir: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+        working_dir: std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         config_file: config_file.clone(),
         data_dir: config.data_dir.clone(),
         api_url: config.edfi_api.base_url.clone(),
         namespace: config.namespace.clone(),
         namespace_overrides: config.namespace_overrides.clone(),
     });
-    let _cache = config.state_dir.as_ref().map(|d| FileCache::new(Path::new(d)));
+    let _cache = config
+        .state_dir
+        .as_ref()
+        .map(|d| FileCache::new(Path::new(d)));
     let outcome: Result<(), Fatal> = rt.block_on(async {
         console.log(LogLevel::Info, "starting...");
         let session = Session::connect(&config, &http, &clock, console).await?;
         let deps = session.dependencies().await?;
         let all = deps.endpoints();
-        let selected = select_endpoints(&all, args.selector.as_deref().unwrap_or("*"), args.exclude.as_deref().unwrap_or(""))?;
-        let listing = list_data_dir(Path::new(&config.data_dir)).map_err(|e| Fatal(format!("cannot read data_dir {}: {e}", config.data_dir)))?;
+        let selected = select_endpoints(
+            &all,
+            args.selector.as_deref().unwrap_or("*"),
+            args.exclude.as_deref().unwrap_or(""),
+        )?;
+        let listing = list_data_dir(Path::new(&config.data_dir))
+            .map_err(|e| Fatal(format!("cannot read data_dir {}: {e}", config.data_dir)))?;
         let discovery = discover(&listing, &all);
         for u in discovery.unmatched() {
             console.log(LogLevel::Warning, &u.to_string());
         }
         let with_data = discovery.endpoints_with_data(&selected);
         if with_data.is_empty() {
-            return Err(Fatal(format!("`data_dir` {} has no *.jsonl files for selected endpoints", config.data_dir)));
+            return Err(Fatal(format!(
+                "`data_dir` {} has no *.jsonl files for selected endpoints",
+                config.data_dir
+            )));
         }
         let levels: Vec<Vec<EndpointPlan>> = deps
             .levels_of(&with_data)
@@ -289,7 +360,15 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
         // file names are data_dir-joined paths, valid from the working directory
         let source = FsDataSource::new(PathBuf::from("."));
         let state_port: Option<&dyn StateStore> = state.as_ref().map(|s| s as &dyn StateStore);
-        send(&session, &levels, &source, state_port, &criteria, &mut results).await?;
+        send(
+            &session,
+            &levels,
+            &source,
+            state_port,
+            &criteria,
+            &mut results,
+        )
+        .await?;
         Ok(())
     });
     let runtime = started.elapsed().as_secs_f64();
@@ -300,12 +379,17 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
                 std::fs::create_dir_all(parent)?;
             }
         }
-        std::fs::write(path, results.to_json()).map_err(|e| Fatal(format!("cannot write results file {path}: {e}")))?;
+        std::fs::write(path, results.to_json())
+            .map_err(|e| Fatal(format!("cannot write results file {path}: {e}")))?;
     }
     outcome?;
     let totals = results.totals();
     print_failures(console, &results);
-    let rate = if runtime > 0.0 { (totals.processed - totals.skipped) as f64 / runtime } else { 0.0 };
+    let rate = if runtime > 0.0 {
+        (totals.processed - totals.skipped) as f64 / runtime
+    } else {
+        0.0
+    };
     console.log(
         LogLevel::Info,
         &format!(
@@ -335,17 +419,34 @@ fn print_failures(console: &Console, results: &RunResults) {
         if failures.is_empty() {
             continue;
         }
-        console.log(LogLevel::Warning, &format!("{endpoint}: {} payloads failed", r.records_failed));
+        console.log(
+            LogLevel::Warning,
+            &format!("{endpoint}: {} payloads failed", r.records_failed),
+        );
         for f in failures.iter().take(SHOWN) {
             let lines: Vec<String> = f.line_numbers.iter().take(10).map(u64::to_string).collect();
-            let more = if f.line_numbers.len() > 10 { ", ..." } else { "" };
+            let more = if f.line_numbers.len() > 10 {
+                ", ..."
+            } else {
+                ""
+            };
             console.log(
                 LogLevel::Warning,
-                &format!("  ({} x{}) {} [{} line {}{more}]", kind_label(&f.kind), f.count, f.message, f.file, lines.join(", ")),
+                &format!(
+                    "  ({} x{}) {} [{} line {}{more}]",
+                    kind_label(&f.kind),
+                    f.count,
+                    f.message,
+                    f.file,
+                    lines.join(", ")
+                ),
             );
         }
         if failures.len() > SHOWN {
-            console.log(LogLevel::Warning, &format!("  (... and {} others)", failures.len() - SHOWN));
+            console.log(
+                LogLevel::Warning,
+                &format!("  (... and {} others)", failures.len() - SHOWN),
+            );
         }
     }
 }

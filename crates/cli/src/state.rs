@@ -110,15 +110,19 @@ enum Op {
     },
 }
 
-struct Inner {
-    conn: Connection,
+/// Operations not yet committed.
+#[derive(Default)]
+struct Buffer {
     pending: Vec<Op>,
-    /// When the oldest buffered operation arrived.
     oldest: Option<Instant>,
 }
 
+/// The connection and the buffer have separate locks: the engine's `record` only ever waits for
+/// the buffer (a push), never for a commit in progress, so sending does not stall while the
+/// background thread writes a transaction.
 struct Shared {
-    inner: Mutex<Inner>,
+    conn: Mutex<Connection>,
+    buffer: Mutex<Buffer>,
     path: PathBuf,
     options: StateOptions,
 }
@@ -153,11 +157,8 @@ impl SqliteState {
             Vec::new()
         };
         let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner {
-                conn,
-                pending: Vec::new(),
-                oldest: None,
-            }),
+            conn: Mutex::new(conn),
+            buffer: Mutex::new(Buffer::default()),
             path,
             options,
         });
@@ -185,20 +186,19 @@ impl SqliteState {
 
     /// The number of buffered, uncommitted operations.
     pub fn pending(&self) -> usize {
-        self.shared.lock().pending.len()
+        self.shared.buffer().pending.len()
     }
 
     /// Commits the buffer now (the synchronous form of [`StateStore::flush`]).
     pub fn commit(&self) -> Result<(), StoreError> {
-        self.shared.commit(&mut self.shared.lock())
+        self.shared.commit(&mut self.shared.conn())
     }
 
     fn load_now(&self, endpoint: &str) -> Result<HashMap<String, PayloadState>, StoreError> {
-        let mut inner = self.shared.lock();
-        self.shared.commit(&mut inner)?;
+        let mut conn = self.shared.conn();
+        self.shared.commit(&mut conn)?;
         let err = |e| self.shared.error("cannot read", e);
-        let mut stmt = inner
-            .conn
+        let mut stmt = conn
             .prepare_cached("SELECT hash, timestamp, status FROM payload_state WHERE endpoint = ?1")
             .map_err(err)?;
         let mut rows = stmt.query([endpoint]).map_err(err)?;
@@ -213,9 +213,9 @@ impl SqliteState {
     }
 
     fn clear_now(&self, endpoint: &str) -> Result<(), StoreError> {
-        let mut inner = self.shared.lock();
-        self.shared.commit(&mut inner)?;
-        write_transaction(&mut inner.conn, |tx| {
+        let mut conn = self.shared.conn();
+        self.shared.commit(&mut conn)?;
+        write_transaction(&mut conn, |tx| {
             tx.execute("DELETE FROM payload_state WHERE endpoint = ?1", [endpoint])
                 .map(drop)
         })
@@ -223,40 +223,60 @@ impl SqliteState {
     }
 
     fn push(&self, op: Op) -> Result<(), StoreError> {
-        let mut inner = self.shared.lock();
-        inner.pending.push(op);
-        let now = Instant::now();
-        let oldest = *inner.oldest.get_or_insert(now);
-        if inner.pending.len() >= self.shared.options.max_pending
-            || now.duration_since(oldest) >= self.shared.options.commit_interval
-        {
-            self.shared.commit(&mut inner)?;
+        let due = {
+            let mut buffer = self.shared.buffer();
+            buffer.pending.push(op);
+            let now = Instant::now();
+            let oldest = *buffer.oldest.get_or_insert(now);
+            buffer.pending.len() >= self.shared.options.max_pending
+                || now.duration_since(oldest) >= self.shared.options.commit_interval
+        };
+        // with the background thread, commits happen there (it checks often); without it, here
+        if due && !self.shared.options.background_commit {
+            self.shared.commit(&mut self.shared.conn())?;
         }
         Ok(())
     }
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves the buffer consistent (ops are pushed whole).
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    // A panic while holding a lock leaves the data consistent (ops are pushed whole).
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn buffer(&self) -> MutexGuard<'_, Buffer> {
+        self.buffer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the buffer should be committed now.
+    fn due(&self) -> bool {
+        let buffer = self.buffer();
+        buffer.pending.len() >= self.options.max_pending
+            || buffer
+                .oldest
+                .is_some_and(|t| t.elapsed() >= self.options.commit_interval)
     }
 
     fn error(&self, what: &str, e: rusqlite::Error) -> StoreError {
         StoreError(format!("{}: {what}: {e}", self.path.display()))
     }
 
-    /// Commits the buffer in one transaction; on failure the buffer is kept for the next try.
-    fn commit(&self, inner: &mut Inner) -> Result<(), StoreError> {
-        if inner.pending.is_empty() {
-            inner.oldest = None;
+    /// Commits the buffer in one transaction (taken out of the buffer first, so pushes go on
+    /// meanwhile); on failure the operations go back to the front of the buffer for the next try.
+    fn commit(&self, conn: &mut Connection) -> Result<(), StoreError> {
+        let ops = {
+            let mut buffer = self.buffer();
+            buffer.oldest = None;
+            std::mem::take(&mut buffer.pending)
+        };
+        if ops.is_empty() {
             return Ok(());
         }
-        let Inner { conn, pending, .. } = inner;
-        write_transaction(conn, |tx| {
+        let written = write_transaction(conn, |tx| {
             let mut upsert = tx.prepare_cached(UPSERT)?;
             let mut delete = tx.prepare_cached(DELETE_ONE)?;
-            for op in pending.iter() {
+            for op in ops.iter() {
                 match op {
                     Op::Record {
                         endpoint,
@@ -271,10 +291,14 @@ impl Shared {
                 }
             }
             Ok(())
-        })
-        .map_err(|e| self.error("cannot save payload state", e))?;
-        inner.pending.clear();
-        inner.oldest = None;
+        });
+        if let Err(e) = written {
+            let mut buffer = self.buffer();
+            let newer = std::mem::replace(&mut buffer.pending, ops);
+            buffer.pending.extend(newer);
+            buffer.oldest.get_or_insert_with(Instant::now);
+            return Err(self.error("cannot save payload state", e));
+        }
         Ok(())
     }
 }
@@ -287,13 +311,9 @@ fn start_ticker(shared: Arc<Shared>) -> Result<(mpsc::Sender<()>, JoinHandle<()>
         .name("lightbeam-state-commit".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
-                let mut inner = shared.lock();
-                let due = inner
-                    .oldest
-                    .is_some_and(|t| t.elapsed() >= shared.options.commit_interval);
-                if due {
+                if shared.due() {
                     // A failure keeps the buffer; the next call or tick tries again and reports it.
-                    let _ = shared.commit(&mut inner);
+                    let _ = shared.commit(&mut shared.conn());
                 }
             }
         })

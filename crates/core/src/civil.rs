@@ -67,6 +67,8 @@ pub(crate) fn month_from_abbrev(s: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn known_dates() {

@@ -1040,6 +1040,8 @@ fn set_path(root: &mut Node, path: &str, value: &str) -> Result<(), ConfigError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     const FULL: &str = r#"
 state_dir: ~/.lighbeam/

@@ -344,6 +344,8 @@ impl LineSplitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn endpoints() -> Vec<String> {
         [

@@ -248,6 +248,8 @@ fn parse_iso(s: &str, local_offset: i32) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn hash_matches_python() {

@@ -118,7 +118,10 @@ pub struct StoreError(pub String);
 /// Payload hash → last outcome, per endpoint. Writes are buffered by the store, which commits
 /// them at least about once a second and on `flush`.
 pub trait StateStore {
-    fn load(&self, endpoint: &str) -> LocalFuture<'_, Result<HashMap<String, PayloadState>, StoreError>>;
+    fn load(
+        &self,
+        endpoint: &str,
+    ) -> LocalFuture<'_, Result<HashMap<String, PayloadState>, StoreError>>;
     fn record(&self, endpoint: &str, hash: &str, state: PayloadState) -> Result<(), StoreError>;
     fn remove(&self, endpoint: &str, hash: &str) -> Result<(), StoreError>;
     fn clear_endpoint(&self, endpoint: &str) -> LocalFuture<'_, Result<(), StoreError>>;
@@ -154,12 +157,25 @@ pub trait ChunkReader {
 /// What the engine reports while it works.
 #[derive(Debug, Clone)]
 pub enum Event {
-    Log { level: LogLevel, message: String },
+    Log {
+        level: LogLevel,
+        message: String,
+    },
     /// An endpoint started; `total` lines to consider.
-    EndpointStarted { endpoint: String, total: u64 },
+    EndpointStarted {
+        endpoint: String,
+        total: u64,
+    },
     /// Progress of an endpoint.
-    Progress { endpoint: String, done: u64, skipped: u64, failed: u64 },
-    EndpointFinished { endpoint: String },
+    Progress {
+        endpoint: String,
+        done: u64,
+        skipped: u64,
+        failed: u64,
+    },
+    EndpointFinished {
+        endpoint: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

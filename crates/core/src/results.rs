@@ -494,6 +494,8 @@ fn collapse_line_numbers(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn msgs(m: &[&str]) -> Vec<String> {
         m.iter().map(|s| s.to_string()).collect()

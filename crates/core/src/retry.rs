@@ -201,6 +201,8 @@ pub fn parse_http_date(value: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn policy() -> RetryPolicy {
         RetryPolicy::default()

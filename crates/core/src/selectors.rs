@@ -178,6 +178,8 @@ pub fn select_keys<S: AsRef<str>>(keys: &[S], keep_keys: &str, drop_keys: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn endpoints() -> Vec<String> {
         [

@@ -6,7 +6,9 @@
 use crate::api_errors::error_messages;
 use crate::datafiles::{LineSplitter, OwnedLine};
 use crate::hashing::{decide, is_success, payload_hash_hex, Decision, LastOutcome, ResendCriteria};
-use crate::ports::{ChunkReader, DataFile, DataSource, Event, LogLevel, Method, PayloadState, StateStore};
+use crate::ports::{
+    ChunkReader, DataFile, DataSource, Event, LogLevel, Method, PayloadState, StateStore,
+};
 use crate::results::{FailureKind, RunResults};
 use crate::session::{Session, SessionError};
 use futures::stream::{self, StreamExt};
@@ -59,7 +61,12 @@ impl<'x> LineProducer<'x> {
                 let (ep, file) = self.files.pop_front()?;
                 match self.source.read(&file).await {
                     Ok(reader) => {
-                        self.current = Some((ep, Rc::from(file.name.as_str()), reader, LineSplitter::new()));
+                        self.current = Some((
+                            ep,
+                            Rc::from(file.name.as_str()),
+                            reader,
+                            LineSplitter::new(),
+                        ));
                     }
                     Err(reason) => {
                         return Some(Err(RunError::Read {
@@ -121,10 +128,29 @@ pub async fn count_lines(source: &dyn DataSource, files: &[DataFile]) -> Result<
 }
 
 enum Outcome {
-    Skipped { ep: usize },
-    Unreadable { ep: usize, file: Rc<str>, line: u64, message: String },
-    Response { ep: usize, file: Rc<str>, line: u64, hash: String, status: u16, body: Vec<u8> },
-    NoAnswer { ep: usize, file: Rc<str>, line: u64, message: String },
+    Skipped {
+        ep: usize,
+    },
+    Unreadable {
+        ep: usize,
+        file: Rc<str>,
+        line: u64,
+        message: String,
+    },
+    Response {
+        ep: usize,
+        file: Rc<str>,
+        line: u64,
+        hash: String,
+        status: u16,
+        body: Vec<u8>,
+    },
+    NoAnswer {
+        ep: usize,
+        file: Rc<str>,
+        line: u64,
+        message: String,
+    },
     Fatal(SessionError),
 }
 
@@ -148,7 +174,10 @@ pub async fn send(
 ) -> Result<(), RunError> {
     let outcome = send_levels(session, levels, source, state, criteria, results).await;
     if let Some(state) = state {
-        state.flush().await.map_err(|e| RunError::State(e.to_string()))?;
+        state
+            .flush()
+            .await
+            .map_err(|e| RunError::State(e.to_string()))?;
     }
     outcome
 }
@@ -173,7 +202,10 @@ async fn send_levels(
         for (i, plan) in level.iter().enumerate() {
             let mut map = HashMap::new();
             if let Some(state) = state {
-                let loaded = state.load(&plan.endpoint).await.map_err(|e| RunError::State(e.to_string()))?;
+                let loaded = state
+                    .load(&plan.endpoint)
+                    .await
+                    .map_err(|e| RunError::State(e.to_string()))?;
                 map.reserve(loaded.len());
                 for (hash, s) in loaded {
                     if let Ok(h) = u128::from_str_radix(&hash, 16) {
@@ -199,7 +231,11 @@ async fn send_levels(
             results.resource_mut(&plan.endpoint);
             session.log(
                 LogLevel::Info,
-                format!("sending endpoint {} ({total} payloads) to {} ...", plan.endpoint, session.config.resource_url(&plan.endpoint)),
+                format!(
+                    "sending endpoint {} ({total} payloads) to {} ...",
+                    plan.endpoint,
+                    session.config.resource_url(&plan.endpoint)
+                ),
             );
             session.events.emit(Event::EndpointStarted {
                 endpoint: plan.endpoint.clone(),
@@ -209,56 +245,65 @@ async fn send_levels(
                 files.push_back((i, f.clone()));
             }
         }
-        let urls: Vec<String> = level.iter().map(|p| session.config.resource_url(&p.endpoint)).collect();
+        let urls: Vec<String> = level
+            .iter()
+            .map(|p| session.config.resource_url(&p.endpoint))
+            .collect();
         let producer = LineProducer {
             source,
             files,
             current: None,
             pending: VecDeque::new(),
         };
-        let lines = Box::pin(stream::unfold(producer, |mut p| async move { p.next().await.map(|item| (item, p)) }));
+        let lines = Box::pin(stream::unfold(producer, |mut p| async move {
+            p.next().await.map(|item| (item, p))
+        }));
         let known_ref = &known;
         let urls_ref = &urls;
         let mut outcomes = lines
             .map(move |item| {
-                let fut: crate::ports::LocalFuture<'_, Result<Outcome, RunError>> = Box::pin(async move {
-                    let item = item?;
-                    let text = match item.line.text {
-                        Ok(t) => t,
-                        Err(e) => {
-                            return Ok(Outcome::Unreadable {
+                let fut: crate::ports::LocalFuture<'_, Result<Outcome, RunError>> =
+                    Box::pin(async move {
+                        let item = item?;
+                        let text = match item.line.text {
+                            Ok(t) => t,
+                            Err(e) => {
+                                return Ok(Outcome::Unreadable {
+                                    ep: item.ep,
+                                    file: item.file,
+                                    line: item.line.number,
+                                    message: e.to_string(),
+                                })
+                            }
+                        };
+                        let hash = payload_hash_hex(&text);
+                        let last = u128::from_str_radix(&hash, 16)
+                            .ok()
+                            .and_then(|h| known_ref[item.ep].get(&h));
+                        if let Decision::Skip = decide(last, criteria) {
+                            return Ok(Outcome::Skipped { ep: item.ep });
+                        }
+                        match session
+                            .call(Method::Post, &urls_ref[item.ep], Some(text.as_bytes()))
+                            .await
+                        {
+                            Err(fatal) => Ok(Outcome::Fatal(fatal)),
+                            Ok(Ok(resp)) => Ok(Outcome::Response {
+                                ep: item.ep,
+                                file: item.file,
+                                line: item.line.number,
+                                hash,
+                                status: resp.status,
+                                body: resp.body,
+                            }),
+                            Ok(Err(e)) => Ok(Outcome::NoAnswer {
                                 ep: item.ep,
                                 file: item.file,
                                 line: item.line.number,
                                 message: e.to_string(),
-                            })
+                            }),
                         }
-                    };
-                    let hash = payload_hash_hex(&text);
-                    let last = u128::from_str_radix(&hash, 16)
-                        .ok()
-                        .and_then(|h| known_ref[item.ep].get(&h));
-                    if let Decision::Skip = decide(last, criteria) {
-                        return Ok(Outcome::Skipped { ep: item.ep });
-                    }
-                    match session.call(Method::Post, &urls_ref[item.ep], Some(text.as_bytes())).await {
-                        Err(fatal) => Ok(Outcome::Fatal(fatal)),
-                        Ok(Ok(resp)) => Ok(Outcome::Response {
-                            ep: item.ep,
-                            file: item.file,
-                            line: item.line.number,
-                            hash,
-                            status: resp.status,
-                            body: resp.body,
-                        }),
-                        Ok(Err(e)) => Ok(Outcome::NoAnswer {
-                            ep: item.ep,
-                            file: item.file,
-                            line: item.line.number,
-                            message: e.to_string(),
-                        }),
-                    }
-                });
+                    });
                 fut
             })
             .buffer_unordered(pool);
@@ -290,12 +335,27 @@ async fn send_levels(
                     res.record_skip();
                     p.skipped += 1;
                 }
-                Outcome::Unreadable { file, line, message, .. } => {
+                Outcome::Unreadable {
+                    file,
+                    line,
+                    message,
+                    ..
+                } => {
                     res.record_failure(FailureKind::Method("read".into()), &[message], &file, line);
                     p.failed += 1;
                 }
-                Outcome::NoAnswer { file, line, message, .. } => {
-                    res.record_failure(FailureKind::Method("connection".into()), &[message], &file, line);
+                Outcome::NoAnswer {
+                    file,
+                    line,
+                    message,
+                    ..
+                } => {
+                    res.record_failure(
+                        FailureKind::Method("connection".into()),
+                        &[message],
+                        &file,
+                        line,
+                    );
                     p.failed += 1;
                 }
                 Outcome::Response {
@@ -366,7 +426,10 @@ fn finish_endpoint(session: &Session<'_>, endpoint: &str, p: &Progress) {
     }
     session.log(
         LogLevel::Info,
-        format!("finished processing endpoint {endpoint}! (final status counts: {{{}}})", counts.join(", ")),
+        format!(
+            "finished processing endpoint {endpoint}! (final status counts: {{{}}})",
+            counts.join(", ")
+        ),
     );
     session.events.emit(Event::EndpointFinished {
         endpoint: endpoint.to_string(),

@@ -4,7 +4,10 @@
 
 use crate::config::Config;
 use crate::dependencies::Dependencies;
-use crate::ports::{Cache, Clock, Event, EventSink, Http, HttpRequest, HttpResponse, LogLevel, Method, TransportError};
+use crate::ports::{
+    Cache, Clock, Event, EventSink, Http, HttpRequest, HttpResponse, LogLevel, Method,
+    TransportError,
+};
 use crate::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
@@ -20,7 +23,11 @@ pub enum SessionError {
     #[error("OAuth token could not be obtained from {url}: {reason}; check your API credentials (edfi_api.client_id, edfi_api.client_secret)")]
     Auth { url: String, reason: String },
     #[error("unable to load {what} from {url}: {reason}")]
-    Metadata { what: String, url: String, reason: String },
+    Metadata {
+        what: String,
+        url: String,
+        reason: String,
+    },
 }
 
 /// The URLs a session uses.
@@ -59,7 +66,8 @@ fn swap_scheme(url: &str) -> Option<String> {
     if let Some(rest) = url.strip_prefix("http://") {
         Some(format!("https://{rest}"))
     } else {
-        url.strip_prefix("https://").map(|rest| format!("http://{rest}"))
+        url.strip_prefix("https://")
+            .map(|rest| format!("http://{rest}"))
     }
 }
 
@@ -82,7 +90,9 @@ pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -93,12 +103,24 @@ fn base64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -143,10 +165,11 @@ impl<'a> Session<'a> {
         }
         s.log(LogLevel::Debug, format!("fetching {} ...", s.urls.base));
         let resp = s.get_with_fallback(&api.base_url).await?;
-        let root: Value = serde_json::from_slice(&resp.body).map_err(|e| SessionError::BadDiscovery {
-            url: api.base_url.clone(),
-            reason: format!("not JSON: {e}"),
-        })?;
+        let root: Value =
+            serde_json::from_slice(&resp.body).map_err(|e| SessionError::BadDiscovery {
+                url: api.base_url.clone(),
+                reason: format!("not JSON: {e}"),
+            })?;
         let pick = |configured: &Option<String>, key: &str| -> Result<String, SessionError> {
             if let Some(c) = configured {
                 return Ok(c.clone());
@@ -225,8 +248,14 @@ impl<'a> Session<'a> {
                 method: Method::Post,
                 url: self.urls.oauth.clone(),
                 headers: vec![
-                    ("Authorization".into(), format!("Basic {}", base64(credentials.as_bytes()))),
-                    ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+                    (
+                        "Authorization".into(),
+                        format!("Basic {}", base64(credentials.as_bytes())),
+                    ),
+                    (
+                        "Content-Type".into(),
+                        "application/x-www-form-urlencoded".into(),
+                    ),
                     ("Accept".into(), "application/json".into()),
                 ],
                 body: Some(body.clone()),
@@ -265,7 +294,10 @@ impl<'a> Session<'a> {
                     reason: "the token response has no access_token".into(),
                 });
             };
-            let expires_in = v.get("expires_in").and_then(Value::as_f64).unwrap_or(1800.0);
+            let expires_in = v
+                .get("expires_in")
+                .and_then(Value::as_f64)
+                .unwrap_or(1800.0);
             // refresh when 90% of the lifetime has passed, and at least 5 s before expiry
             let margin = (expires_in * 0.1).max(5.0).min(expires_in / 2.0);
             let refresh_at_ms = self.clock.now_unix_ms() + ((expires_in - margin) * 1000.0) as i64;
@@ -303,13 +335,20 @@ impl<'a> Session<'a> {
     pub async fn refresh_after_401(&self, version: u64) -> Result<(), SessionError> {
         let _guard = self.refreshing.lock().await;
         if self.token_version.get() == version {
-            self.log(LogLevel::Debug, "fetching a new OAuth token after a 401 response");
+            self.log(
+                LogLevel::Debug,
+                "fetching a new OAuth token after a 401 response",
+            );
             self.fetch_token().await?;
         }
         Ok(())
     }
 
-    fn retry_decision(&self, retries_done: u32, result: &Result<HttpResponse, TransportError>) -> RetryDecision {
+    fn retry_decision(
+        &self,
+        retries_done: u32,
+        result: &Result<HttpResponse, TransportError>,
+    ) -> RetryDecision {
         let outcome = match result {
             Ok(r) => AttemptOutcome::Status(r.status),
             Err(TransportError::Timeout) => AttemptOutcome::Timeout,
@@ -321,7 +360,8 @@ impl<'a> Session<'a> {
             .ok()
             .and_then(|r| r.header("Retry-After"))
             .and_then(|v| parse_retry_after(v, now_secs));
-        self.retry.next(retries_done, outcome, retry_after, self.clock.random())
+        self.retry
+            .next(retries_done, outcome, retry_after, self.clock.random())
     }
 
     /// One authenticated request with retries on the configured statuses, connection errors and
@@ -382,20 +422,28 @@ impl<'a> Session<'a> {
     /// The dependency order of the API's endpoints.
     pub async fn dependencies(&self) -> Result<Dependencies, SessionError> {
         self.log(LogLevel::Debug, "fetching resource dependencies...");
-        let resp = self.get_with_fallback(&self.urls.dependencies).await.map_err(|e| SessionError::Metadata {
-            what: "dependencies".into(),
-            url: self.urls.dependencies.clone(),
-            reason: e.to_string(),
-        })?;
-        Dependencies::parse(&resp.body, &self.config.namespaces()).map_err(|e| SessionError::Metadata {
-            what: "dependencies".into(),
-            url: self.urls.dependencies.clone(),
-            reason: e.to_string(),
+        let resp = self
+            .get_with_fallback(&self.urls.dependencies)
+            .await
+            .map_err(|e| SessionError::Metadata {
+                what: "dependencies".into(),
+                url: self.urls.dependencies.clone(),
+                reason: e.to_string(),
+            })?;
+        Dependencies::parse(&resp.body, &self.config.namespaces()).map_err(|e| {
+            SessionError::Metadata {
+                what: "dependencies".into(),
+                url: self.urls.dependencies.clone(),
+                reason: e.to_string(),
+            }
         })
     }
 
     /// The resources and descriptors OpenAPI documents (from the cache when younger than a month).
-    pub async fn openapi_documents(&self, cache: Option<&dyn Cache>) -> Result<(Vec<u8>, Vec<u8>), SessionError> {
+    pub async fn openapi_documents(
+        &self,
+        cache: Option<&dyn Cache>,
+    ) -> Result<(Vec<u8>, Vec<u8>), SessionError> {
         const MONTH: u64 = 2_629_800;
         let api = &self.config.edfi_api;
         let (mut resources_url, mut descriptors_url) = (
@@ -411,14 +459,22 @@ impl<'a> Session<'a> {
                 });
             }
             let resp = self.get_with_fallback(&self.urls.open_api_metadata).await?;
-            let list: Value = serde_json::from_slice(&resp.body).map_err(|e| SessionError::Metadata {
-                what: "the OpenAPI metadata list".into(),
-                url: self.urls.open_api_metadata.clone(),
-                reason: e.to_string(),
-            })?;
+            let list: Value =
+                serde_json::from_slice(&resp.body).map_err(|e| SessionError::Metadata {
+                    what: "the OpenAPI metadata list".into(),
+                    url: self.urls.open_api_metadata.clone(),
+                    reason: e.to_string(),
+                })?;
             for entry in list.as_array().into_iter().flatten() {
-                let name = entry.get("name").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
-                let uri = entry.get("endpointUri").and_then(Value::as_str).map(str::to_string);
+                let name = entry
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                let uri = entry
+                    .get("endpointUri")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 match name.as_str() {
                     "resources" if resources_url.is_none() => resources_url = uri,
                     "descriptors" if descriptors_url.is_none() => descriptors_url = uri,
@@ -427,7 +483,10 @@ impl<'a> Session<'a> {
             }
         }
         let mut docs = Vec::new();
-        for (what, url) in [("resources", resources_url), ("descriptors", descriptors_url)] {
+        for (what, url) in [
+            ("resources", resources_url),
+            ("descriptors", descriptors_url),
+        ] {
             let Some(url) = url else {
                 return Err(SessionError::Metadata {
                     what: format!("{what} Swagger"),
@@ -439,7 +498,10 @@ impl<'a> Session<'a> {
             if let Some(cache) = cache {
                 if let Some((bytes, age)) = cache.get(&key).await {
                     if age < MONTH {
-                        self.log(LogLevel::Debug, format!("re-using cached {what} swagger doc"));
+                        self.log(
+                            LogLevel::Debug,
+                            format!("re-using cached {what} swagger doc"),
+                        );
                         docs.push(bytes);
                         continue;
                     }
@@ -461,13 +523,18 @@ impl<'a> Session<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn encodings() {
         assert_eq!(base64(b"testkey:testsecret"), "dGVzdGtleTp0ZXN0c2VjcmV0");
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(url_encode("uri://ed-fi.org/X#a b"), "uri%3A%2F%2Fed-fi.org%2FX%23a%20b");
+        assert_eq!(
+            url_encode("uri://ed-fi.org/X#a b"),
+            "uri%3A%2F%2Fed-fi.org%2FX%23a%20b"
+        );
         assert_eq!(swap_scheme("http://x/y").as_deref(), Some("https://x/y"));
     }
 }

@@ -83,9 +83,17 @@ struct ServeArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Generate { out, students, rng_seed } => {
+        Command::Generate {
+            out,
+            students,
+            rng_seed,
+        } => {
             let started = std::time::Instant::now();
-            let summary = generate(&GenerateOptions { out_dir: out.clone(), students, rng_seed })?;
+            let summary = generate(&GenerateOptions {
+                out_dir: out.clone(),
+                students,
+                rng_seed,
+            })?;
             let total: u64 = summary.files.iter().map(|(_, n)| n).sum();
             for (endpoint, n) in &summary.files {
                 println!("{n}\t{endpoint}");
@@ -107,7 +115,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         "7.1" | "6.1" | "5.3" => ErrorStyle::V71,
         other => bail!("--error-style must be 7.2 or 7.1, not {other:?}"),
     };
-    for (name, p) in [("--fault-rate", args.fault_rate), ("--drop-rate", args.drop_rate)] {
+    for (name, p) in [
+        ("--fault-rate", args.fault_rate),
+        ("--drop-rate", args.drop_rate),
+    ] {
         if !(0.0..=1.0).contains(&p) {
             bail!("{name} must be between 0 and 1, not {p}");
         }
@@ -127,7 +138,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let deps_raw = std::fs::read(&args.dependencies)
         .with_context(|| format!("cannot read {}", args.dependencies.display()))?;
     let orders = seed::dependency_orders(&deps_raw)?;
-    let data_model_version = resources.root["info"]["version"].as_str().unwrap_or("").to_string();
+    let data_model_version = resources.root["info"]["version"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     let (api, mut store) = seed::build(resources, descriptors, style);
     let (loaded, problems) = seed::load_seed_dirs(&api, &mut store, &args.seed_dir, &orders)?;
     for p in problems.iter().take(20) {
@@ -154,7 +168,11 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     let sb = Sandbox::new(
         api,
         store,
-        Documents { resources: res_raw.into(), descriptors: desc_raw.into(), dependencies: deps_raw.into() },
+        Documents {
+            resources: res_raw.into(),
+            descriptors: desc_raw.into(),
+            dependencies: deps_raw.into(),
+        },
         cfg,
     );
     let mut rt = tokio::runtime::Builder::new_multi_thread();

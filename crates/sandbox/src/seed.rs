@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 /// Read and parse an OpenAPI document.
 pub fn read_document(path: &Path) -> anyhow::Result<(Vec<u8>, Document)> {
     let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let value: Value = serde_json::from_slice(&raw).with_context(|| format!("{} is not JSON", path.display()))?;
-    let doc = Document::new(value).with_context(|| format!("{} is not an Ed-Fi OpenAPI document", path.display()))?;
+    let value: Value =
+        serde_json::from_slice(&raw).with_context(|| format!("{} is not JSON", path.display()))?;
+    let doc = Document::new(value)
+        .with_context(|| format!("{} is not an Ed-Fi OpenAPI document", path.display()))?;
     Ok((raw, doc))
 }
 
@@ -59,11 +61,17 @@ pub fn load_seed_dirs(
     let mut files: Vec<(i64, usize, PathBuf)> = Vec::new();
     let mut problems = Vec::new();
     for dir in dirs {
-        let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read seed dir {}", dir.display()))?;
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read seed dir {}", dir.display()))?;
         for entry in entries {
             let path = entry?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-            let Some(stem) = name.strip_suffix(".jsonl").or_else(|| name.strip_suffix(".ndjson")) else {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(stem) = name
+                .strip_suffix(".jsonl")
+                .or_else(|| name.strip_suffix(".ndjson"))
+            else {
                 continue;
             };
             let found = api
@@ -87,9 +95,11 @@ pub fn load_seed_dirs(
     files.sort();
     let mut loaded = 0;
     for (_, ep, path) in files {
-        let f = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let f = std::fs::File::open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
         for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-            let line = line.with_context(|| format!("{} line {}: not UTF-8", path.display(), i + 1))?;
+            let line =
+                line.with_context(|| format!("{} line {}: not UTF-8", path.display(), i + 1))?;
             let line = line.trim().trim_start_matches('\u{feff}');
             if line.is_empty() {
                 continue;
@@ -99,7 +109,11 @@ pub fn load_seed_dirs(
                     Ok(_) => loaded += 1,
                     Err(e) => problems.push(format!("{} line {}: {e:?}", path.display(), i + 1)),
                 },
-                Err(e) => problems.push(format!("{} line {}: invalid JSON: {e}", path.display(), i + 1)),
+                Err(e) => problems.push(format!(
+                    "{} line {}: invalid JSON: {e}",
+                    path.display(),
+                    i + 1
+                )),
             }
         }
     }

@@ -49,6 +49,71 @@ struct Stats {
     updates: u64,
 }
 
+/// Delays with sub-millisecond precision (tokio's timer rounds up to whole milliseconds, which
+/// would add about a millisecond to every `--latency-ms`): one thread sleeps until the earliest
+/// deadline and wakes the waiting requests.
+pub struct PreciseDelay {
+    tx: std::sync::mpsc::Sender<(Instant, tokio::sync::oneshot::Sender<()>)>,
+}
+
+impl PreciseDelay {
+    pub fn new() -> PreciseDelay {
+        let (tx, rx) = std::sync::mpsc::channel::<(Instant, tokio::sync::oneshot::Sender<()>)>();
+        std::thread::spawn(move || {
+            let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(Instant, u64)>> =
+                Default::default();
+            let mut waiting: HashMap<u64, tokio::sync::oneshot::Sender<()>> = HashMap::new();
+            let mut seq = 0u64;
+            loop {
+                let now = Instant::now();
+                while let Some(std::cmp::Reverse((at, id))) = heap.peek().copied() {
+                    if at > now {
+                        break;
+                    }
+                    heap.pop();
+                    if let Some(w) = waiting.remove(&id) {
+                        let _ = w.send(());
+                    }
+                }
+                let next = match heap.peek() {
+                    Some(std::cmp::Reverse((at, _))) => {
+                        rx.recv_timeout(at.saturating_duration_since(Instant::now()))
+                    }
+                    None => rx
+                        .recv()
+                        .map_err(|_| std::sync::mpsc::RecvTimeoutError::Disconnected),
+                };
+                match next {
+                    Ok((at, w)) => {
+                        seq += 1;
+                        heap.push(std::cmp::Reverse((at, seq)));
+                        waiting.insert(seq, w);
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        });
+        PreciseDelay { tx }
+    }
+
+    /// Wait until `deadline`.
+    pub async fn until(&self, deadline: Instant) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send((deadline, tx)).is_ok() {
+            let _ = rx.await;
+        } else {
+            tokio::time::sleep_until(deadline.into()).await;
+        }
+    }
+}
+
+impl Default for PreciseDelay {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Shared state of a running sandbox.
 pub struct Sandbox {
     pub api: Api,
@@ -61,15 +126,25 @@ pub struct Sandbox {
     docs: Documents,
     cfg: ServeConfig,
     base_url: RwLock<String>,
+    delay: PreciseDelay,
 }
 
-fn problem(status: StatusCode, typ: &str, title: &str, detail: &str, extra: Option<(&str, Value)>) -> Response<Body> {
+fn problem(
+    status: StatusCode,
+    typ: &str,
+    title: &str,
+    detail: &str,
+    extra: Option<(&str, Value)>,
+) -> Response<Body> {
     let mut body = serde_json::Map::new();
     body.insert("detail".into(), json!(detail));
     body.insert("type".into(), json!(typ));
     body.insert("title".into(), json!(title));
     body.insert("status".into(), json!(status.as_u16()));
-    body.insert("correlationId".into(), json!(uuid::Uuid::new_v4().to_string()));
+    body.insert(
+        "correlationId".into(),
+        json!(uuid::Uuid::new_v4().to_string()),
+    );
     if let Some((k, v)) = extra {
         body.insert(k.into(), v);
     }
@@ -86,7 +161,12 @@ fn message(status: StatusCode, msg: &str, model_state: Option<Value>) -> Respons
     if let Some(ms) = model_state {
         body["modelState"] = ms;
     }
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 impl Sandbox {
@@ -102,6 +182,7 @@ impl Sandbox {
             docs,
             cfg,
             base_url: RwLock::new(String::new()),
+            delay: PreciseDelay::new(),
         })
     }
 
@@ -134,15 +215,29 @@ impl Sandbox {
                         .iter()
                         .map(|(k, v)| (format!("request{}", k.trim_start_matches('$')), json!(v)))
                         .collect();
-                    message(StatusCode::BAD_REQUEST, "The request is invalid.", Some(Value::Object(ms)))
+                    message(
+                        StatusCode::BAD_REQUEST,
+                        "The request is invalid.",
+                        Some(Value::Object(ms)),
+                    )
                 }
             }
             ApiError::BadRequest { detail, errors } => {
                 if v72 {
                     let extra = (!errors.is_empty()).then(|| ("errors", json!(errors)));
-                    problem(StatusCode::BAD_REQUEST, "urn:ed-fi:api:bad-request", "Bad Request", detail, extra)
+                    problem(
+                        StatusCode::BAD_REQUEST,
+                        "urn:ed-fi:api:bad-request",
+                        "Bad Request",
+                        detail,
+                        extra,
+                    )
                 } else {
-                    let msg = if errors.is_empty() { detail.clone() } else { errors.join(" ") };
+                    let msg = if errors.is_empty() {
+                        detail.clone()
+                    } else {
+                        errors.join(" ")
+                    };
                     message(StatusCode::BAD_REQUEST, &msg, None)
                 }
             }
@@ -175,14 +270,30 @@ impl Sandbox {
             }
             ApiError::UnknownResource => {
                 if v72 {
-                    problem(StatusCode::NOT_FOUND, "urn:ed-fi:api:not-found", "Not Found", "The specified data could not be found.", None)
+                    problem(
+                        StatusCode::NOT_FOUND,
+                        "urn:ed-fi:api:not-found",
+                        "Not Found",
+                        "The specified data could not be found.",
+                        None,
+                    )
                 } else {
-                    message(StatusCode::NOT_FOUND, "The specified data could not be found.", None)
+                    message(
+                        StatusCode::NOT_FOUND,
+                        "The specified data could not be found.",
+                        None,
+                    )
                 }
             }
             ApiError::NotFound { entity } => {
                 if v72 {
-                    problem(StatusCode::NOT_FOUND, "urn:ed-fi:api:not-found", "Not Found", "The specified item could not be found.", None)
+                    problem(
+                        StatusCode::NOT_FOUND,
+                        "urn:ed-fi:api:not-found",
+                        "Not Found",
+                        "The specified item could not be found.",
+                        None,
+                    )
                 } else {
                     message(
                         StatusCode::NOT_FOUND,
@@ -201,7 +312,11 @@ impl Sandbox {
                         None,
                     )
                 } else {
-                    message(StatusCode::METHOD_NOT_ALLOWED, "The requested resource does not support this method.", None)
+                    message(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "The requested resource does not support this method.",
+                        None,
+                    )
                 }
             }
             ApiError::UnresolvedReference { resource } => {
@@ -223,7 +338,9 @@ impl Sandbox {
             }
             ApiError::UnresolvedDescriptor { descriptor, .. } => message(
                 StatusCode::CONFLICT,
-                &format!("The value supplied for the related '{descriptor}' resource does not exist."),
+                &format!(
+                    "The value supplied for the related '{descriptor}' resource does not exist."
+                ),
                 None,
             ),
             ApiError::DependentItemExists { entity } => {
@@ -253,7 +370,11 @@ impl Sandbox {
                         None,
                     )
                 } else {
-                    message(StatusCode::PRECONDITION_FAILED, "Resource was modified by another consumer.", None)
+                    message(
+                        StatusCode::PRECONDITION_FAILED,
+                        "Resource was modified by another consumer.",
+                        None,
+                    )
                 }
             }
         }
@@ -269,7 +390,11 @@ impl Sandbox {
                 Some(("errors", json!([why]))),
             )
         } else {
-            message(StatusCode::UNAUTHORIZED, "Authorization has been denied for this request.", None)
+            message(
+                StatusCode::UNAUTHORIZED,
+                "Authorization has been denied for this request.",
+                None,
+            )
         }
     }
 
@@ -307,8 +432,12 @@ impl Sandbox {
     pub fn stats_json(&self) -> Value {
         let s = self.stats.lock();
         let mut records = serde_json::Map::new();
-        let stores: Vec<(String, Arc<RwLock<Store>>)> =
-            self.stores.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let stores: Vec<(String, Arc<RwLock<Store>>)> = self
+            .stores
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let default = self.store("");
         let d = default.read();
         for (i, e) in self.api.model.endpoints.iter().enumerate() {
@@ -334,7 +463,15 @@ impl Sandbox {
         let requests: serde_json::Map<String, Value> = s
             .requests
             .iter()
-            .map(|(m, by)| (m.clone(), json!(by.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>())))
+            .map(|(m, by)| {
+                (
+                    m.clone(),
+                    json!(by
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), *v))
+                        .collect::<BTreeMap<_, _>>()),
+                )
+            })
             .collect();
         json!({
             "requests": requests,
@@ -395,7 +532,9 @@ async fn resources_doc(axum::extract::State(sb): axum::extract::State<Shared>) -
 async fn descriptors_doc(axum::extract::State(sb): axum::extract::State<Shared>) -> Response<Body> {
     json_bytes(&sb.docs.descriptors)
 }
-async fn dependencies_doc(axum::extract::State(sb): axum::extract::State<Shared>) -> Response<Body> {
+async fn dependencies_doc(
+    axum::extract::State(sb): axum::extract::State<Shared>,
+) -> Response<Body> {
     json_bytes(&sb.docs.dependencies)
 }
 async fn stats(axum::extract::State(sb): axum::extract::State<Shared>) -> Response<Body> {
@@ -410,7 +549,11 @@ fn oauth_error(status: StatusCode, error: &str, description: Option<&str>) -> Re
     (status, axum::Json(body)).into_response()
 }
 
-async fn token(axum::extract::State(sb): axum::extract::State<Shared>, headers: HeaderMap, body: Bytes) -> Response<Body> {
+async fn token(
+    axum::extract::State(sb): axum::extract::State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -420,14 +563,24 @@ async fn token(axum::extract::State(sb): axum::extract::State<Shared>, headers: 
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(m)) => m
                 .into_iter()
-                .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k,
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect(),
             _ => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", None),
         }
     } else {
         url_form(&body)
     };
-    let basic = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    let basic = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(h) => {
             let Some((scheme, value)) = h.split_once(' ') else {
                 return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", None);
@@ -458,7 +611,12 @@ async fn token(axum::extract::State(sb): axum::extract::State<Shared>, headers: 
     if fields.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", None);
     }
-    if !sb.cfg.clients.iter().any(|(id, secret)| *id == creds.0 && *secret == creds.1) {
+    if !sb
+        .cfg
+        .clients
+        .iter()
+        .any(|(id, secret)| *id == creds.0 && *secret == creds.1)
+    {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", None);
     }
     let token = uuid::Uuid::new_v4().simple().to_string();
@@ -489,7 +647,9 @@ fn url_form(body: &[u8]) -> HashMap<String, String> {
 
 fn decode_component(s: &str) -> String {
     let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Where a data URL points: (store prefix, endpoint index, optional id).
@@ -522,7 +682,10 @@ fn parse_query(uri: &Uri) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-async fn data(axum::extract::State(sb): axum::extract::State<Shared>, req: Request<Body>) -> Response<Body> {
+async fn data(
+    axum::extract::State(sb): axum::extract::State<Shared>,
+    req: Request<Body>,
+) -> Response<Body> {
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let resp = data_inner(&sb, parts, body).await;
@@ -539,25 +702,46 @@ async fn data_inner(sb: &Shared, parts: axum::http::request::Parts, body: Body) 
     }
     let store = sb.store(&prefix);
     let endpoint = sb.api.endpoint(ep);
-    let location_base = format!("{}/data/v3/{}{}/{}", sb.base(), if prefix.is_empty() { String::new() } else { format!("{prefix}/") }, endpoint.namespace, endpoint.name);
+    let location_base = format!(
+        "{}/data/v3/{}{}/{}",
+        sb.base(),
+        if prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{prefix}/")
+        },
+        endpoint.namespace,
+        endpoint.name
+    );
     match (parts.method.clone(), id) {
         (Method::GET, None) => {
-            let mut q = Query { offset: 0, limit: 25, filters: vec![] };
+            let mut q = Query {
+                offset: 0,
+                limit: 25,
+                filters: vec![],
+            };
             let mut total_count = false;
             for (k, v) in parse_query(&parts.uri) {
                 match k.to_ascii_lowercase().as_str() {
                     "offset" => match v.parse::<usize>() {
                         Ok(n) => q.offset = n,
-                        Err(_) => return sb.error_response(&ApiError::Parameter("Offset must be a non-negative integer.".into())),
+                        Err(_) => {
+                            return sb.error_response(&ApiError::Parameter(
+                                "Offset must be a non-negative integer.".into(),
+                            ))
+                        }
                     },
                     "limit" => match v.parse::<i64>() {
                         Ok(n) if (0..=500).contains(&n) => q.limit = n as usize,
                         _ => {
-                            return sb.error_response(&ApiError::Parameter(if sb.api.style == ErrorStyle::V72 {
-                                "Limit must be a value between 0 and 500.".into()
-                            } else {
-                                "Limit must be omitted or set to a value between 0 and 500.".into()
-                            }))
+                            return sb.error_response(&ApiError::Parameter(
+                                if sb.api.style == ErrorStyle::V72 {
+                                    "Limit must be a value between 0 and 500.".into()
+                                } else {
+                                    "Limit must be omitted or set to a value between 0 and 500."
+                                        .into()
+                                },
+                            ))
                         }
                     },
                     "totalcount" => total_count = v.eq_ignore_ascii_case("true"),
@@ -578,7 +762,8 @@ async fn data_inner(sb: &Shared, parts: axum::http::request::Parts, body: Body) 
             let (items, total) = store.read().list(&sb.api, ep, &q);
             let mut resp = axum::Json(Value::Array(items)).into_response();
             if total_count {
-                resp.headers_mut().insert("Total-Count", HeaderValue::from(total));
+                resp.headers_mut()
+                    .insert("Total-Count", HeaderValue::from(total));
             }
             resp
         }
@@ -587,7 +772,12 @@ async fn data_inner(sb: &Shared, parts: axum::http::request::Parts, body: Body) 
             match result {
                 Ok(item) => {
                     let etag = format!("\"{}\"", item["_etag"].as_str().unwrap_or_default());
-                    if parts.headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+                    if parts
+                        .headers
+                        .get(header::IF_NONE_MATCH)
+                        .and_then(|v| v.to_str().ok())
+                        == Some(etag.as_str())
+                    {
                         return StatusCode::NOT_MODIFIED.into_response();
                     }
                     let mut resp = axum::Json(item).into_response();
@@ -602,7 +792,12 @@ async fn data_inner(sb: &Shared, parts: axum::http::request::Parts, body: Body) 
         (Method::POST, None) => {
             let bytes = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
                 Ok(b) => b,
-                Err(_) => return sb.error_response(&ApiError::BadRequest { detail: "The request could not be processed.".into(), errors: vec!["The request body could not be read.".into()] }),
+                Err(_) => {
+                    return sb.error_response(&ApiError::BadRequest {
+                        detail: "The request could not be processed.".into(),
+                        errors: vec!["The request body could not be read.".into()],
+                    })
+                }
             };
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 return sb.error_response(&ApiError::BadRequest {
@@ -633,7 +828,11 @@ async fn data_inner(sb: &Shared, parts: axum::http::request::Parts, body: Body) 
                             s.updates += 1;
                         }
                     }
-                    let status = if u.created { StatusCode::CREATED } else { StatusCode::OK };
+                    let status = if u.created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    };
                     let mut resp = status.into_response();
                     let h = resp.headers_mut();
                     if let Ok(v) = HeaderValue::from_str(&format!("{location_base}/{}", u.id)) {
@@ -648,19 +847,31 @@ async fn data_inner(sb: &Shared, parts: axum::http::request::Parts, body: Body) 
             }
         }
         (Method::PUT, Some(id)) => {
-            let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, 64 * 1024 * 1024)
+                .await
+                .unwrap_or_default();
             let value: Value = match serde_json::from_slice(&bytes) {
                 Ok(v) => v,
                 Err(_) => {
                     return sb.error_response(&ApiError::BadRequest {
-                        detail: "The request could not be processed. See 'errors' for details.".into(),
+                        detail: "The request could not be processed. See 'errors' for details."
+                            .into(),
                         errors: vec!["A non-empty request body is required.".into()],
                     })
                 }
             };
             let mut guard = store.write();
-            if let Some(if_match) = parts.headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
-                if guard.etag_of(ep, &id).map(|e| format!("\"{e}\"")).as_deref() != Some(if_match) {
+            if let Some(if_match) = parts
+                .headers
+                .get(header::IF_MATCH)
+                .and_then(|v| v.to_str().ok())
+            {
+                if guard
+                    .etag_of(ep, &id)
+                    .map(|e| format!("\"{e}\""))
+                    .as_deref()
+                    != Some(if_match)
+                {
                     return sb.error_response(&ApiError::OptimisticLock);
                 }
             }
@@ -677,8 +888,17 @@ async fn data_inner(sb: &Shared, parts: axum::http::request::Parts, body: Body) 
         }
         (Method::DELETE, Some(id)) => {
             let mut guard = store.write();
-            if let Some(if_match) = parts.headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
-                if guard.etag_of(ep, &id).map(|e| format!("\"{e}\"")).as_deref() != Some(if_match) {
+            if let Some(if_match) = parts
+                .headers
+                .get(header::IF_MATCH)
+                .and_then(|v| v.to_str().ok())
+            {
+                if guard
+                    .etag_of(ep, &id)
+                    .map(|e| format!("\"{e}\""))
+                    .as_deref()
+                    != Some(if_match)
+                {
                     return sb.error_response(&ApiError::OptimisticLock);
                 }
             }
@@ -704,8 +924,14 @@ pub fn router(sb: Shared) -> Router {
         .route("/", get(discovery))
         .route("/metadata", get(metadata_list))
         .route("/metadata/", get(metadata_list))
-        .route("/metadata/data/v3/resources/swagger.json", get(resources_doc))
-        .route("/metadata/data/v3/descriptors/swagger.json", get(descriptors_doc))
+        .route(
+            "/metadata/data/v3/resources/swagger.json",
+            get(resources_doc),
+        )
+        .route(
+            "/metadata/data/v3/descriptors/swagger.json",
+            get(descriptors_doc),
+        )
         .route("/metadata/data/v3/dependencies", get(dependencies_doc))
         .route("/oauth/token", post(token))
         .route("/_sandbox/stats", get(stats))
@@ -730,9 +956,17 @@ fn pick_fault(sb: &Sandbox) -> (Fault, Duration) {
     };
     let latency = cfg.latency + jitter;
     if cfg.drop_rate > 0.0 && rng.gen_bool(cfg.drop_rate.min(1.0)) {
-        return (Fault::Drop { process_first: rng.gen_bool(0.5) }, latency);
+        return (
+            Fault::Drop {
+                process_first: rng.gen_bool(0.5),
+            },
+            latency,
+        );
     }
-    if cfg.fault_rate > 0.0 && !cfg.fault_statuses.is_empty() && rng.gen_bool(cfg.fault_rate.min(1.0)) {
+    if cfg.fault_rate > 0.0
+        && !cfg.fault_statuses.is_empty()
+        && rng.gen_bool(cfg.fault_rate.min(1.0))
+    {
         let s = cfg.fault_statuses[rng.gen_range(0..cfg.fault_statuses.len())];
         return (Fault::Status(s), latency);
     }
@@ -747,7 +981,13 @@ fn fault_response(sb: &Sandbox, status: u16) -> Response<Body> {
             503 => ("urn:ed-fi:api:service-unavailable", "Service Unavailable"),
             _ => ("urn:ed-fi:api:system", "System Error"),
         };
-        problem(code, typ, title, "An unexpected problem has occurred.", None)
+        problem(
+            code,
+            typ,
+            title,
+            "An unexpected problem has occurred.",
+            None,
+        )
     } else {
         message(code, "An unexpected problem has occurred.", None)
     };
@@ -755,8 +995,14 @@ fn fault_response(sb: &Sandbox, status: u16) -> Response<Body> {
     if status == 429 {
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("*"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("*"),
+    );
     resp
 }
 
@@ -769,19 +1015,33 @@ impl std::fmt::Display for Dropped {
 }
 impl std::error::Error for Dropped {}
 
-async fn handle(sb: Shared, app: Router, req: Request<hyper::body::Incoming>) -> Result<Response<Body>, Dropped> {
+async fn handle(
+    sb: Shared,
+    app: Router,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, Dropped> {
+    let arrived = Instant::now();
     let is_data = req.uri().path().starts_with("/data/") && req.method() != Method::OPTIONS;
     if !is_data {
-        return Ok(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {}));
+        return Ok(app
+            .oneshot(req.map(Body::new))
+            .await
+            .unwrap_or_else(|e| match e {}));
     }
     let (fault, latency) = pick_fault(&sb);
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        sb.delay.until(arrived + latency).await;
     }
     match fault {
-        Fault::None => Ok(app.oneshot(req.map(Body::new)).await.unwrap_or_else(|e| match e {})),
+        Fault::None => Ok(app
+            .oneshot(req.map(Body::new))
+            .await
+            .unwrap_or_else(|e| match e {})),
         Fault::Status(s) => {
-            sb.count_request(req.method(), StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+            sb.count_request(
+                req.method(),
+                StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
             *sb.stats.lock().faults.entry(s).or_default() += 1;
             Ok(fault_response(&sb, s))
         }

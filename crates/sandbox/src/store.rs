@@ -1,7 +1,9 @@
 //! The sandbox's data: records of every endpoint, upsert by identity, reference and descriptor
 //! checks, queries with paging and filters, delete with dependency checks. No HTTP here.
 
-use lightbeam_core::openapi::{canonical_scalar, upper_first, Endpoint, IdentityPart, Model, ScalarKind};
+use lightbeam_core::openapi::{
+    canonical_scalar, upper_first, Endpoint, IdentityPart, Model, ScalarKind,
+};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -35,7 +37,11 @@ pub enum ApiError {
     /// 409 unresolved reference to `resource` (PascalCase, e.g. `School`).
     UnresolvedReference { resource: String },
     /// 409 unknown descriptor value, pre-7.2 (7.2+ reports it as a 400 validation error).
-    UnresolvedDescriptor { path: String, descriptor: String, value: String },
+    UnresolvedDescriptor {
+        path: String,
+        descriptor: String,
+        value: String,
+    },
     /// 409 delete while referenced by an `entity`.
     DependentItemExists { entity: String },
     /// 412
@@ -130,7 +136,9 @@ fn json_path(pointer: &str) -> String {
 
 impl Api {
     pub fn new(model: Model, style: ErrorStyle) -> Api {
-        let validators = (0..model.endpoints.len()).map(|_| OnceLock::new()).collect();
+        let validators = (0..model.endpoints.len())
+            .map(|_| OnceLock::new())
+            .collect();
         Api {
             model,
             validators,
@@ -146,7 +154,10 @@ impl Api {
         self.validators[ep]
             .get_or_init(|| {
                 let e = &self.model.endpoints[ep];
-                let schema = self.model.document_of(e).standalone_schema(&e.schema_name)?;
+                let schema = self
+                    .model
+                    .document_of(e)
+                    .standalone_schema(&e.schema_name)?;
                 jsonschema::draft4::new(&schema).ok()
             })
             .as_ref()
@@ -165,6 +176,9 @@ impl Api {
         let Some(v) = self.validator(ep) else {
             return out;
         };
+        if v.is_valid(body) {
+            return out;
+        }
         for err in v.iter_errors(body) {
             let base = json_path(err.instance_path().as_str());
             match err.kind() {
@@ -213,7 +227,9 @@ impl Api {
         let mut vals = Vec::new();
         for part in &e.identity {
             match part {
-                IdentityPart::Scalar(n) => vals.push(body.get(n).map(canonical_scalar).unwrap_or_default()),
+                IdentityPart::Scalar(n) => {
+                    vals.push(body.get(n).map(canonical_scalar).unwrap_or_default())
+                }
                 IdentityPart::Reference(n) => {
                     let r = e.references.iter().find(|r| &r.property == n);
                     let obj = body.get(n).and_then(Value::as_object);
@@ -255,7 +271,11 @@ impl Api {
         if ns.is_empty() || code.is_empty() {
             return None;
         }
-        Some(format!("{}#{}", ns.trim().to_lowercase(), code.trim().to_lowercase()))
+        Some(format!(
+            "{}#{}",
+            ns.trim().to_lowercase(),
+            code.trim().to_lowercase()
+        ))
     }
 
     /// Lenient binding of scalars as the ODS does: numeric strings for numbers, "true"/"1" for
@@ -408,7 +428,10 @@ impl Store {
         let target_name = property.strip_suffix("Reference").unwrap_or(property);
         let rp = e.references.iter().find(|r| r.property == property);
         let target = match rp {
-            Some(rp) => api.model.reference_target(e, rp).map(|t| (t, rp.target.clone())),
+            Some(rp) => api
+                .model
+                .reference_target(e, rp)
+                .map(|t| (t, rp.target.clone())),
             None => {
                 // nested reference: find the endpoint by the longest matching suffix of the name
                 let lower = target_name.to_ascii_lowercase();
@@ -416,7 +439,9 @@ impl Store {
                     .endpoints
                     .iter()
                     .enumerate()
-                    .filter(|(_, x)| !x.is_descriptor && lower.ends_with(&x.singular().to_ascii_lowercase()))
+                    .filter(|(_, x)| {
+                        !x.is_descriptor && lower.ends_with(&x.singular().to_ascii_lowercase())
+                    })
                     .max_by_key(|(_, x)| x.singular().len())
                     .map(|(i, x)| (i, x.singular().to_string()))
             }
@@ -428,7 +453,9 @@ impl Store {
                 None => Err(api.model.endpoints[t].entity_name()),
             },
             None => {
-                let target = rp.map(|r| r.target.clone()).unwrap_or_else(|| target_name.to_string());
+                let target = rp
+                    .map(|r| r.target.clone())
+                    .unwrap_or_else(|| target_name.to_string());
                 if target.eq_ignore_ascii_case("educationOrganization") {
                     match self.edorgs.get(&key) {
                         Some(x) => Ok(Some(*x)),
@@ -449,7 +476,12 @@ impl Store {
     }
 
     /// Upsert a body that passed [`Api::precheck`]: descriptor and reference checks, then store.
-    pub fn upsert_checked(&mut self, api: &Api, ep: usize, body: Value) -> Result<Upserted, ApiError> {
+    pub fn upsert_checked(
+        &mut self,
+        api: &Api,
+        ep: usize,
+        body: Value,
+    ) -> Result<Upserted, ApiError> {
         let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let Some(obj) = body.as_object() else {
             return Err(ApiError::Validation(BTreeMap::from([(
@@ -487,7 +519,8 @@ impl Store {
                                 .or_default()
                                 .push(format!("{dtype} value '{value}' does not exist."));
                         } else if unresolved_descriptor.is_none() {
-                            unresolved_descriptor = Some((p.to_string(), dtype.clone(), value.to_string()));
+                            unresolved_descriptor =
+                                Some((p.to_string(), dtype.clone(), value.to_string()));
                         }
                     }
                 }
@@ -497,7 +530,11 @@ impl Store {
             return Err(ApiError::Validation(errors));
         }
         if let Some((path, descriptor, value)) = unresolved_descriptor {
-            return Err(ApiError::UnresolvedDescriptor { path, descriptor, value });
+            return Err(ApiError::UnresolvedDescriptor {
+                path,
+                descriptor,
+                value,
+            });
         }
         // references
         let mut out_refs = desc_refs;
@@ -516,9 +553,19 @@ impl Store {
             return Err(ApiError::UnresolvedReference { resource });
         }
         let descriptor_key = if api.model.endpoints[ep].is_descriptor {
-            let ns = obj.get("namespace").and_then(Value::as_str).unwrap_or_default();
-            let cv = obj.get("codeValue").and_then(Value::as_str).unwrap_or_default();
-            Some(format!("{}#{}", ns.trim().to_lowercase(), cv.trim().to_lowercase()))
+            let ns = obj
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let cv = obj
+                .get("codeValue")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            Some(format!(
+                "{}#{}",
+                ns.trim().to_lowercase(),
+                cv.trim().to_lowercase()
+            ))
         } else {
             None
         };
@@ -534,7 +581,9 @@ impl Store {
         match existing {
             Some(idx) => {
                 let old_refs = {
-                    let rec = self.endpoints[ep].records[idx].as_mut().expect("indexed record exists");
+                    let rec = self.endpoints[ep].records[idx]
+                        .as_mut()
+                        .expect("indexed record exists");
                     rec.body = body_map;
                     rec.etag = etag;
                     rec.last_modified = now_iso();
@@ -546,7 +595,10 @@ impl Store {
                 for (t, r) in out_refs {
                     self.add_ref(t, r, ep);
                 }
-                let id = self.endpoints[ep].records[idx].as_ref().map(|r| r.id.clone()).unwrap_or_default();
+                let id = self.endpoints[ep].records[idx]
+                    .as_ref()
+                    .map(|r| r.id.clone())
+                    .unwrap_or_default();
                 Ok(Upserted {
                     created: false,
                     id,
@@ -577,13 +629,21 @@ impl Store {
                 for (t, r) in out_refs {
                     self.add_ref(t, r, ep);
                 }
-                Ok(Upserted { created: true, id, etag })
+                Ok(Upserted {
+                    created: true,
+                    id,
+                    etag,
+                })
             }
         }
     }
 
     fn add_ref(&mut self, t: usize, r: usize, from: usize) {
-        if let Some(rec) = self.endpoints[t].records.get_mut(r).and_then(Option::as_mut) {
+        if let Some(rec) = self.endpoints[t]
+            .records
+            .get_mut(r)
+            .and_then(Option::as_mut)
+        {
             match rec.in_refs.iter_mut().find(|(e, _)| *e == from) {
                 Some((_, n)) => *n += 1,
                 None => rec.in_refs.push((from, 1)),
@@ -592,7 +652,11 @@ impl Store {
     }
 
     fn release_ref(&mut self, t: usize, r: usize, from: usize) {
-        if let Some(rec) = self.endpoints[t].records.get_mut(r).and_then(Option::as_mut) {
+        if let Some(rec) = self.endpoints[t]
+            .records
+            .get_mut(r)
+            .and_then(Option::as_mut)
+        {
             if let Some(pos) = rec.in_refs.iter().position(|(e, _)| *e == from) {
                 rec.in_refs[pos].1 -= 1;
                 if rec.in_refs[pos].1 == 0 {
@@ -609,13 +673,17 @@ impl Store {
         let Some(&idx) = self.endpoints[ep].by_id.get(&id) else {
             return Err(ApiError::NotFound { entity });
         };
-        let rec = self.endpoints[ep].records[idx].as_ref().expect("indexed record exists");
+        let rec = self.endpoints[ep].records[idx]
+            .as_ref()
+            .expect("indexed record exists");
         if let Some((from, _)) = rec.in_refs.first() {
             return Err(ApiError::DependentItemExists {
                 entity: api.model.endpoints[*from].entity_name(),
             });
         }
-        let rec = self.endpoints[ep].records[idx].take().expect("indexed record exists");
+        let rec = self.endpoints[ep].records[idx]
+            .take()
+            .expect("indexed record exists");
         let data = &mut self.endpoints[ep];
         data.by_id.remove(&rec.id);
         data.by_identity.remove(&rec.identity_key);
@@ -648,7 +716,13 @@ impl Store {
     }
 
     /// PUT by id: full replacement, identity must not change.
-    pub fn put(&mut self, api: &Api, ep: usize, id: &str, mut body: Value) -> Result<u64, ApiError> {
+    pub fn put(
+        &mut self,
+        api: &Api,
+        ep: usize,
+        id: &str,
+        mut body: Value,
+    ) -> Result<u64, ApiError> {
         let id = id.replace('-', "").to_ascii_lowercase();
         let entity = api.model.endpoints[ep].entity_name();
         let Some(&idx) = self.endpoints[ep].by_id.get(&id) else {
@@ -657,7 +731,11 @@ impl Store {
         if let Some(o) = body.as_object_mut() {
             // an id in a PUT body must match the URL; drop it before the upsert
             if let Some(bid) = o.remove("id") {
-                if bid.as_str().map(|s| s.replace('-', "").to_ascii_lowercase()) != Some(id.clone()) {
+                if bid
+                    .as_str()
+                    .map(|s| s.replace('-', "").to_ascii_lowercase())
+                    != Some(id.clone())
+                {
                     return Err(ApiError::BadRequest {
                         detail: "The request construction was invalid.".into(),
                         errors: vec!["The identifier of the resource in the body does not match the identifier in the URL.".into()],
@@ -665,7 +743,10 @@ impl Store {
                 }
             }
             let key = api.identity_values(ep, o).join("\u{1f}");
-            let current = &self.endpoints[ep].records[idx].as_ref().expect("indexed").identity_key;
+            let current = &self.endpoints[ep].records[idx]
+                .as_ref()
+                .expect("indexed")
+                .identity_key;
             if &key != current {
                 return Err(ApiError::BadRequest {
                     detail: format!(
@@ -680,7 +761,9 @@ impl Store {
 
     /// Render a stored record as the API returns it.
     fn render(&self, api: &Api, ep: usize, idx: usize) -> Value {
-        let rec = self.endpoints[ep].records[idx].as_ref().expect("live record");
+        let rec = self.endpoints[ep].records[idx]
+            .as_ref()
+            .expect("live record");
         let mut out = Map::with_capacity(rec.body.len() + 3);
         out.insert("id".into(), Value::String(rec.id.clone()));
         for (k, v) in &rec.body {
@@ -703,7 +786,10 @@ impl Store {
             out.insert(k.clone(), v.clone());
         }
         out.insert("_etag".into(), Value::String(rec.etag.to_string()));
-        out.insert("_lastModifiedDate".into(), Value::String(rec.last_modified.clone()));
+        out.insert(
+            "_lastModifiedDate".into(),
+            Value::String(rec.last_modified.clone()),
+        );
         Value::Object(out)
     }
 
@@ -717,7 +803,11 @@ impl Store {
                 }
                 continue;
             }
-            if let Some((_, v)) = rec.body.iter().find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_object() && !v.is_array()) {
+            if let Some((_, v)) = rec
+                .body
+                .iter()
+                .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_object() && !v.is_array())
+            {
                 if canonical_scalar(v) != want {
                     return false;
                 }
@@ -726,7 +816,10 @@ impl Store {
             let mut known = false;
             for r in &e.references {
                 for f in &r.fields {
-                    if r.flattened_names(f).iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                    if r.flattened_names(f)
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(name))
+                    {
                         known = true;
                         if let Some(v) = rec.body.get(&r.property).and_then(|o| o.get(f)) {
                             if canonical_scalar(v) == want {
@@ -736,7 +829,11 @@ impl Store {
                     }
                 }
             }
-            if known || e.scalar_props.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            if known
+                || e.scalar_props
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
                 return false;
             }
             // a parameter the resource does not have: ignored, as by the ODS
@@ -771,8 +868,12 @@ mod tests {
 
     fn api() -> Api {
         let load = |name: &str| {
-            let p = format!("{}/../../../shared/edfi/openapi/{name}", env!("CARGO_MANIFEST_DIR"));
-            Document::new(serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()).unwrap()
+            let p = format!(
+                "{}/../../../shared/edfi/openapi/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            Document::new(serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+                .unwrap()
         };
         Api::new(
             Model::new(vec![
@@ -795,28 +896,51 @@ mod tests {
         let mut s = Store::new(&api);
         let ep = |n: &str| api.model.find("ed-fi", n).unwrap();
         let d = json!({"codeValue": "Ninth grade", "namespace": "uri://ed-fi.org/GradeLevelDescriptor", "shortDescription": "Ninth grade"});
-        assert!(s.upsert(&api, ep("gradeLevelDescriptors"), d.clone()).unwrap().created);
-        assert!(!s.upsert(&api, ep("gradeLevelDescriptors"), d).unwrap().created);
+        assert!(
+            s.upsert(&api, ep("gradeLevelDescriptors"), d.clone())
+                .unwrap()
+                .created
+        );
+        assert!(
+            !s.upsert(&api, ep("gradeLevelDescriptors"), d)
+                .unwrap()
+                .created
+        );
         let st = json!({"studentUniqueId": "604822", "birthDate": "2010-01-01", "firstName": "A", "lastSurname": "B"});
         let created = s.upsert(&api, ep("students"), st).unwrap();
         // reference to a school that does not exist
         let ssa = json!({"entryDate": "2023-08-23", "entryGradeLevelDescriptor": "uri://ed-fi.org/GradeLevelDescriptor#Ninth grade",
             "schoolReference": {"schoolId": 255901001}, "studentReference": {"studentUniqueId": "604822"}});
         assert_eq!(
-            s.upsert(&api, ep("studentSchoolAssociations"), ssa).unwrap_err(),
-            ApiError::UnresolvedReference { resource: "School".into() }
+            s.upsert(&api, ep("studentSchoolAssociations"), ssa)
+                .unwrap_err(),
+            ApiError::UnresolvedReference {
+                resource: "School".into()
+            }
         );
         let bad = json!({"studentUniqueId": "x", "birthDate": "2010-01-01", "firstName": "A", "lastSurname": "B", "birthCountryDescriptor": "00"});
         match s.upsert(&api, ep("students"), bad).unwrap_err() {
-            ApiError::Validation(m) => assert!(m["$.birthCountryDescriptor"][0].contains("is not a valid value")),
+            ApiError::Validation(m) => {
+                assert!(m["$.birthCountryDescriptor"][0].contains("is not a valid value"))
+            }
             e => panic!("{e:?}"),
         }
         let missing = json!({"studentUniqueId": "x", "firstName": "A"});
         match s.upsert(&api, ep("students"), missing).unwrap_err() {
-            ApiError::Validation(m) => assert_eq!(m["$.lastSurname"], vec!["LastSurname is required."]),
+            ApiError::Validation(m) => {
+                assert_eq!(m["$.lastSurname"], vec!["LastSurname is required."])
+            }
             e => panic!("{e:?}"),
         }
-        let (items, total) = s.list(&api, ep("students"), &Query { offset: 0, limit: 25, filters: vec![("StudentUniqueId".into(), "604822".into())] });
+        let (items, total) = s.list(
+            &api,
+            ep("students"),
+            &Query {
+                offset: 0,
+                limit: 25,
+                filters: vec![("StudentUniqueId".into(), "604822".into())],
+            },
+        );
         assert_eq!((items.len(), total), (1, 1));
         s.delete(&api, ep("students"), &created.id).unwrap();
         assert_eq!(s.count(ep("students")), 0);

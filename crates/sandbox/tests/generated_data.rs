@@ -38,11 +38,15 @@ fn generated_school_system_loads_with_only_201s() {
         .unwrap();
     let order = |e: &str| {
         deps.iter()
-            .find(|d| d["resource"] == format!("/ed-fi/{e}") && d["operations"].to_string().contains("Create"))
+            .find(|d| {
+                d["resource"] == format!("/ed-fi/{e}")
+                    && d["operations"].to_string().contains("Create")
+            })
             .and_then(|d| d["order"].as_i64())
             .unwrap_or_else(|| panic!("{e} not in the dependencies"))
     };
-    let mut by_level: Vec<(i64, String)> = files.iter().map(|(e, _)| (order(e), e.clone())).collect();
+    let mut by_level: Vec<(i64, String)> =
+        files.iter().map(|(e, _)| (order(e), e.clone())).collect();
     by_level.sort();
     let mut levels: Vec<Vec<String>> = Vec::new();
     let mut last = None;
@@ -58,10 +62,16 @@ fn generated_school_system_loads_with_only_201s() {
             .iter()
             .flat_map(|e| {
                 let text = std::fs::read_to_string(out.join(format!("{e}.jsonl"))).unwrap();
-                text.lines().enumerate().map(|(i, l)| (e.clone(), l.to_string(), i + 1)).collect::<Vec<_>>()
+                text.lines()
+                    .enumerate()
+                    .map(|(i, l)| (e.clone(), l.to_string(), i + 1))
+                    .collect::<Vec<_>>()
             })
             .collect();
-        let chunks: Vec<Vec<(String, String, usize)>> = bodies.chunks(bodies.len().div_ceil(4).max(1)).map(|c| c.to_vec()).collect();
+        let chunks: Vec<Vec<(String, String, usize)>> = bodies
+            .chunks(bodies.len().div_ceil(4).max(1))
+            .map(|c| c.to_vec())
+            .collect();
         std::thread::scope(|s| {
             for chunk in chunks {
                 let (sb, token) = (&sb, &token);
@@ -76,7 +86,12 @@ fn generated_school_system_loads_with_only_201s() {
                             .send()
                             .unwrap();
                         let status = r.status().as_u16();
-                        assert_eq!(status, 201, "{e} line {line}: {}", r.text().unwrap_or_default());
+                        assert_eq!(
+                            status,
+                            201,
+                            "{e} line {line}: {}",
+                            r.text().unwrap_or_default()
+                        );
                     }
                 });
             }
@@ -84,7 +99,11 @@ fn generated_school_system_loads_with_only_201s() {
     }
     let stats = sb.stats();
     for (e, n) in &files {
-        assert_eq!(stats["records"][format!("ed-fi/{e}")].as_u64().unwrap() as usize, *n, "{e}");
+        assert_eq!(
+            stats["records"][format!("ed-fi/{e}")].as_u64().unwrap() as usize,
+            *n,
+            "{e}"
+        );
     }
     let total: usize = files.iter().map(|(_, n)| n).sum();
     assert_eq!(stats["creates"].as_u64().unwrap() as usize, total);

@@ -36,9 +36,23 @@ fn id_of(r: &reqwest::blocking::Response) -> String {
 #[test]
 fn discovery_metadata_and_documents() {
     let sb = Sandbox::start(Version::Ds50, &[]);
-    let root: Value = sb.http.get(format!("{}/", sb.base)).send().unwrap().json().unwrap();
-    for k in ["oauth", "dependencies", "openApiMetadata", "dataManagementApi"] {
-        assert!(root["urls"][k].as_str().unwrap().starts_with(&sb.base), "{k}");
+    let root: Value = sb
+        .http
+        .get(format!("{}/", sb.base))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for k in [
+        "oauth",
+        "dependencies",
+        "openApiMetadata",
+        "dataManagementApi",
+    ] {
+        assert!(
+            root["urls"][k].as_str().unwrap().starts_with(&sb.base),
+            "{k}"
+        );
     }
     assert!(root["version"].is_string());
     assert!(root["dataModels"][0]["name"] == "Ed-Fi");
@@ -49,10 +63,21 @@ fn discovery_metadata_and_documents() {
         .unwrap()
         .json()
         .unwrap();
-    let names: Vec<&str> = list.as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert!(names.contains(&"Resources") && names.contains(&"Descriptors"));
     for e in list.as_array().unwrap() {
-        let served = sb.http.get(e["endpointUri"].as_str().unwrap()).send().unwrap().bytes().unwrap();
+        let served = sb
+            .http
+            .get(e["endpointUri"].as_str().unwrap())
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
         let file = if e["name"] == "Resources" {
             "odsapi-7.x_resources_openapi3_ds5.0.json"
         } else {
@@ -61,14 +86,24 @@ fn discovery_metadata_and_documents() {
         let original = std::fs::read(shared().join("openapi").join(file)).unwrap();
         assert!(served == original, "{file} served unchanged");
     }
-    let deps = sb.http.get(root["urls"]["dependencies"].as_str().unwrap()).send().unwrap().bytes().unwrap();
-    let original = std::fs::read(shared().join("dependencies/odsapi-7.x_ds-5.2.0_dependencies.json")).unwrap();
+    let deps = sb
+        .http
+        .get(root["urls"]["dependencies"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let original =
+        std::fs::read(shared().join("dependencies/odsapi-7.x_ds-5.2.0_dependencies.json")).unwrap();
     assert!(deps == original);
 }
 
 #[test]
 fn oauth_client_credentials() {
-    let sb = Sandbox::start(Version::Ds50, &["--client", "k1:s1", "--client", "k2:s2", "--token-ttl", "1"]);
+    let sb = Sandbox::start(
+        Version::Ds50,
+        &["--client", "k1:s1", "--client", "k2:s2", "--token-ttl", "1"],
+    );
     let url = format!("{}/oauth/token", sb.base);
     // Basic auth with a form body
     let t = sb.token_for("k1", "s1");
@@ -77,7 +112,11 @@ fn oauth_client_credentials() {
     let r = sb
         .http
         .post(&url)
-        .form(&[("grant_type", "client_credentials"), ("client_id", "k2"), ("client_secret", "s2")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "k2"),
+            ("client_secret", "s2"),
+        ])
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -88,12 +127,20 @@ fn oauth_client_credentials() {
     let r = sb
         .http
         .post(&url)
-        .json(&json!({"grant_type": "client_credentials", "client_id": "k1", "client_secret": "s1"}))
+        .json(
+            &json!({"grant_type": "client_credentials", "client_id": "k1", "client_secret": "s1"}),
+        )
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
     // wrong secret
-    let r = sb.http.post(&url).basic_auth("k1", Some("nope")).form(&[("grant_type", "client_credentials")]).send().unwrap();
+    let r = sb
+        .http
+        .post(&url)
+        .basic_auth("k1", Some("nope"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().unwrap()["error"], "invalid_client");
     // both header and body
@@ -101,23 +148,47 @@ fn oauth_client_credentials() {
         .http
         .post(&url)
         .basic_auth("k1", Some("s1"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "k1"), ("client_secret", "s1")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "k1"),
+            ("client_secret", "s1"),
+        ])
         .send()
         .unwrap();
     assert_eq!(r.status(), 400);
     // wrong grant type
-    let r = sb.http.post(&url).basic_auth("k1", Some("s1")).form(&[("grant_type", "password")]).send().unwrap();
+    let r = sb
+        .http
+        .post(&url)
+        .basic_auth("k1", Some("s1"))
+        .form(&[("grant_type", "password")])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().unwrap()["error"], "unsupported_grant_type");
+    assert_eq!(
+        r.json::<Value>().unwrap()["error"],
+        "unsupported_grant_type"
+    );
     // data calls: no token, bad token, good token, expired token
     let r = sb.http.get(sb.data("/ed-fi/students")).send().unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(r.json::<Value>().unwrap()["errors"][0], "Authorization header is missing.");
-    assert_eq!(sb.get("0123456789abcdef0123456789abcdef", "/ed-fi/students").status(), 401);
+    assert_eq!(
+        r.json::<Value>().unwrap()["errors"][0],
+        "Authorization header is missing."
+    );
+    assert_eq!(
+        sb.get("0123456789abcdef0123456789abcdef", "/ed-fi/students")
+            .status(),
+        401
+    );
     let t = sb.token_for("k2", "s2");
     assert_eq!(sb.get(&t, "/ed-fi/students").status(), 200);
     std::thread::sleep(Duration::from_millis(1300));
-    assert_eq!(sb.get(&t, "/ed-fi/students").status(), 401, "token expired after --token-ttl");
+    assert_eq!(
+        sb.get(&t, "/ed-fi/students").status(),
+        401,
+        "token expired after --token-ttl"
+    );
     assert!(sb.stats()["tokens_issued"].as_u64().unwrap() >= 4);
 }
 
@@ -129,8 +200,14 @@ fn upsert_validation_references_paging_and_delete() {
     let r = sb.post(&t, "/ed-fi/schools", &school());
     assert_eq!(r.status(), 409);
     let body: Value = r.json().unwrap();
-    assert_eq!(body["type"], "urn:ed-fi:api:data-conflict:unresolved-reference");
-    assert_eq!(body["detail"], "The referenced 'LocalEducationAgency' item does not exist.");
+    assert_eq!(
+        body["type"],
+        "urn:ed-fi:api:data-conflict:unresolved-reference"
+    );
+    assert_eq!(
+        body["detail"],
+        "The referenced 'LocalEducationAgency' item does not exist."
+    );
     // create, then update: 201 then 200, Location and quoted ETag
     let r = sb.post(&t, "/ed-fi/localEducationAgencies", &lea());
     assert_eq!(r.status(), 201, "{:?}", r.text());
@@ -138,14 +215,27 @@ fn upsert_validation_references_paging_and_delete() {
     assert_eq!(r.status(), 200);
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
     assert!(etag.starts_with('"') && etag.ends_with('"'));
-    assert!(r.headers()["location"].to_str().unwrap().starts_with(&sb.data("/ed-fi/localEducationAgencies/")));
+    assert!(r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with(&sb.data("/ed-fi/localEducationAgencies/")));
     assert_eq!(sb.post(&t, "/ed-fi/schools", &school()).status(), 201);
     // schema violation: 400 with validationErrors per JSON path
-    let r = sb.post(&t, "/ed-fi/students", &json!({"studentUniqueId": "1", "firstName": "A"}));
+    let r = sb.post(
+        &t,
+        "/ed-fi/students",
+        &json!({"studentUniqueId": "1", "firstName": "A"}),
+    );
     assert_eq!(r.status(), 400);
     let body: Value = r.json().unwrap();
-    assert_eq!(body["validationErrors"]["$.lastSurname"][0], "LastSurname is required.");
-    assert_eq!(body["validationErrors"]["$.birthDate"][0], "BirthDate is required.");
+    assert_eq!(
+        body["validationErrors"]["$.lastSurname"][0],
+        "LastSurname is required."
+    );
+    assert_eq!(
+        body["validationErrors"]["$.birthDate"][0],
+        "BirthDate is required."
+    );
     let r = sb.post(&t, "/ed-fi/students", &json!({"studentUniqueId": "1", "firstName": 5, "lastSurname": "x", "birthDate": "2010-01-01"}));
     assert_eq!(r.status(), 400);
     assert!(r.json::<Value>().unwrap()["validationErrors"]["$.firstName"].is_array());
@@ -163,19 +253,37 @@ fn upsert_validation_references_paging_and_delete() {
     s["id"] = json!("0123456789abcdef0123456789abcdef");
     assert_eq!(sb.post(&t, "/ed-fi/students", &s).status(), 400);
     // empty body: 400 with errors
-    let r = sb.http.post(sb.data("/ed-fi/students")).bearer_auth(&t).header("content-type", "application/json").body("").send().unwrap();
+    let r = sb
+        .http
+        .post(sb.data("/ed-fi/students"))
+        .bearer_auth(&t)
+        .header("content-type", "application/json")
+        .body("")
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().unwrap()["errors"][0], "A non-empty request body is required.");
+    assert_eq!(
+        r.json::<Value>().unwrap()["errors"][0],
+        "A non-empty request body is required."
+    );
     // lenient scalar binding: a numeric string for an integer
     let mut lenient = enrollment("604822");
     lenient["schoolReference"]["schoolId"] = json!("255901001");
     // students
     for i in 0..30 {
-        assert_eq!(sb.post(&t, "/ed-fi/students", &student(&format!("{}", 1000 + i))).status(), 201);
+        assert_eq!(
+            sb.post(&t, "/ed-fi/students", &student(&format!("{}", 1000 + i)))
+                .status(),
+            201
+        );
     }
     let r = sb.post(&t, "/ed-fi/students", &student("604822"));
     let student_id = id_of(&r);
-    assert_eq!(sb.post(&t, "/ed-fi/studentSchoolAssociations", &lenient).status(), 201);
+    assert_eq!(
+        sb.post(&t, "/ed-fi/studentSchoolAssociations", &lenient)
+            .status(),
+        201
+    );
     // GET: default limit 25, totalCount, offset, limit bounds
     let r = sb.get(&t, "/ed-fi/students?totalCount=true");
     assert_eq!(r.headers()["total-count"], "31");
@@ -187,7 +295,13 @@ fn upsert_validation_references_paging_and_delete() {
     let r = sb.get(&t, "/ed-fi/students?offset=25&limit=500");
     assert!(r.headers().get("total-count").is_none());
     assert_eq!(r.json::<Vec<Value>>().unwrap().len(), 6);
-    assert_eq!(sb.get(&t, "/ed-fi/students?limit=0&totalCount=true").json::<Vec<Value>>().unwrap().len(), 0);
+    assert_eq!(
+        sb.get(&t, "/ed-fi/students?limit=0&totalCount=true")
+            .json::<Vec<Value>>()
+            .unwrap()
+            .len(),
+        0
+    );
     for bad in ["501", "-1", "x"] {
         let r = sb.get(&t, &format!("/ed-fi/students?limit={bad}"));
         assert_eq!(r.status(), 400, "limit={bad}");
@@ -201,7 +315,13 @@ fn upsert_validation_references_paging_and_delete() {
     assert_eq!(r.headers()["total-count"], "1");
     let items: Vec<Value> = r.json().unwrap();
     assert_eq!(items[0]["schoolReference"]["link"]["rel"], "School");
-    assert_eq!(sb.get(&t, "/ed-fi/studentSchoolAssociations?schoolId=1").json::<Vec<Value>>().unwrap().len(), 0);
+    assert_eq!(
+        sb.get(&t, "/ed-fi/studentSchoolAssociations?schoolId=1")
+            .json::<Vec<Value>>()
+            .unwrap()
+            .len(),
+        0
+    );
     let r = sb.get(&t, "/ed-fi/gradeLevelDescriptors?codeValue=Ninth%20grade&namespace=uri%3A%2F%2Fed-fi.org%2FGradeLevelDescriptor");
     assert_eq!(r.json::<Vec<Value>>().unwrap().len(), 1);
     // GET by id, PUT, DELETE
@@ -210,19 +330,56 @@ fn upsert_validation_references_paging_and_delete() {
     assert!(r.headers().contains_key("etag"));
     let mut changed = student("604822");
     changed["firstName"] = json!("Augusta");
-    let r = sb.http.put(sb.data(&format!("/ed-fi/students/{student_id}"))).bearer_auth(&t).json(&changed).send().unwrap();
+    let r = sb
+        .http
+        .put(sb.data(&format!("/ed-fi/students/{student_id}")))
+        .bearer_auth(&t)
+        .json(&changed)
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 204);
-    let got: Value = sb.get(&t, &format!("/ed-fi/students/{student_id}")).json().unwrap();
+    let got: Value = sb
+        .get(&t, &format!("/ed-fi/students/{student_id}"))
+        .json()
+        .unwrap();
     assert_eq!(got["firstName"], "Augusta");
     // referenced: 409 on delete
     let r = sb.delete(&t, &format!("/ed-fi/students/{student_id}"));
     assert_eq!(r.status(), 409);
-    assert_eq!(r.json::<Value>().unwrap()["type"], "urn:ed-fi:api:data-conflict:dependent-item-exists");
-    let ssa: Vec<Value> = sb.get(&t, "/ed-fi/studentSchoolAssociations").json().unwrap();
-    assert_eq!(sb.delete(&t, &format!("/ed-fi/studentSchoolAssociations/{}", ssa[0]["id"].as_str().unwrap())).status(), 204);
-    assert_eq!(sb.delete(&t, &format!("/ed-fi/students/{student_id}")).status(), 204);
-    assert_eq!(sb.delete(&t, &format!("/ed-fi/students/{student_id}")).status(), 404);
-    assert_eq!(sb.get(&t, &format!("/ed-fi/students/{student_id}")).status(), 404);
+    assert_eq!(
+        r.json::<Value>().unwrap()["type"],
+        "urn:ed-fi:api:data-conflict:dependent-item-exists"
+    );
+    let ssa: Vec<Value> = sb
+        .get(&t, "/ed-fi/studentSchoolAssociations")
+        .json()
+        .unwrap();
+    assert_eq!(
+        sb.delete(
+            &t,
+            &format!(
+                "/ed-fi/studentSchoolAssociations/{}",
+                ssa[0]["id"].as_str().unwrap()
+            )
+        )
+        .status(),
+        204
+    );
+    assert_eq!(
+        sb.delete(&t, &format!("/ed-fi/students/{student_id}"))
+            .status(),
+        204
+    );
+    assert_eq!(
+        sb.delete(&t, &format!("/ed-fi/students/{student_id}"))
+            .status(),
+        404
+    );
+    assert_eq!(
+        sb.get(&t, &format!("/ed-fi/students/{student_id}"))
+            .status(),
+        404
+    );
     assert_eq!(sb.get(&t, "/ed-fi/nothings").status(), 404);
     let stats = sb.stats();
     assert_eq!(stats["records"]["ed-fi/students"], 30);
@@ -234,16 +391,43 @@ fn upsert_validation_references_paging_and_delete() {
 fn year_and_instance_prefixes_are_separate_databases() {
     let sb = Sandbox::start(Version::Ds50, &[]);
     let t = sb.token();
-    assert_eq!(sb.post(&t, "/2025/ed-fi/students", &student("1")).status(), 201);
-    assert_eq!(sb.post(&t, "/district-a/2025/ed-fi/students", &student("1")).status(), 201);
-    assert_eq!(sb.post(&t, "/district-a/2025/ed-fi/students", &student("2")).status(), 201);
-    let count = |p: &str| sb.get(&t, &format!("{p}/ed-fi/students?limit=0&totalCount=true")).headers()["total-count"].to_str().unwrap().to_string();
+    assert_eq!(
+        sb.post(&t, "/2025/ed-fi/students", &student("1")).status(),
+        201
+    );
+    assert_eq!(
+        sb.post(&t, "/district-a/2025/ed-fi/students", &student("1"))
+            .status(),
+        201
+    );
+    assert_eq!(
+        sb.post(&t, "/district-a/2025/ed-fi/students", &student("2"))
+            .status(),
+        201
+    );
+    let count = |p: &str| {
+        sb.get(&t, &format!("{p}/ed-fi/students?limit=0&totalCount=true"))
+            .headers()["total-count"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(count("/2025"), "1");
     assert_eq!(count("/district-a/2025"), "2");
     assert_eq!(count(""), "0");
     // descriptors are seeded in every database
-    let r = sb.get(&t, "/2024/ed-fi/gradeLevelDescriptors?limit=0&totalCount=true");
-    assert!(r.headers()["total-count"].to_str().unwrap().parse::<u32>().unwrap() > 10);
+    let r = sb.get(
+        &t,
+        "/2024/ed-fi/gradeLevelDescriptors?limit=0&totalCount=true",
+    );
+    assert!(
+        r.headers()["total-count"]
+            .to_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+            > 10
+    );
 }
 
 #[test]
@@ -253,10 +437,16 @@ fn older_error_style() {
     let r = sb.post(&t, "/ed-fi/schools", &school());
     assert_eq!(r.status(), 409);
     let body: Value = r.json().unwrap();
-    assert_eq!(body["message"], "The value supplied for the related 'LocalEducationAgency' resource does not exist.");
+    assert_eq!(
+        body["message"],
+        "The value supplied for the related 'LocalEducationAgency' resource does not exist."
+    );
     assert!(body.get("type").is_none());
     let r = sb.get(&t, "/ed-fi/students?limit=900");
-    assert_eq!(r.json::<Value>().unwrap()["message"], "Limit must be omitted or set to a value between 0 and 500.");
+    assert_eq!(
+        r.json::<Value>().unwrap()["message"],
+        "Limit must be omitted or set to a value between 0 and 500."
+    );
     let r = sb.post(&t, "/ed-fi/students", &json!({"studentUniqueId": "1"}));
     assert_eq!(r.status(), 400);
     let body: Value = r.json().unwrap();
@@ -272,35 +462,69 @@ fn cors_preflight_before_authentication() {
         .request(reqwest::Method::OPTIONS, sb.data("/ed-fi/students"))
         .header("Origin", "http://localhost:9999")
         .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "authorization,content-type")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type",
+        )
         .send()
         .unwrap();
     assert!(r.status().is_success());
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
     assert!(r.headers().contains_key("access-control-allow-methods"));
     assert!(r.headers().contains_key("access-control-allow-headers"));
-    let r = sb.http.get(sb.data("/ed-fi/students?totalCount=true")).header("Origin", "http://localhost:9999").bearer_auth(sb.token()).send().unwrap();
+    let r = sb
+        .http
+        .get(sb.data("/ed-fi/students?totalCount=true"))
+        .header("Origin", "http://localhost:9999")
+        .bearer_auth(sb.token())
+        .send()
+        .unwrap();
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
     assert_eq!(r.headers()["access-control-expose-headers"], "*");
 }
 
 #[test]
 fn injected_faults_drops_and_latency() {
-    let sb = Sandbox::start(Version::Ds50, &["--fault-rate", "1", "--fault-statuses", "429", "--rng-seed", "7"]);
+    let sb = Sandbox::start(
+        Version::Ds50,
+        &[
+            "--fault-rate",
+            "1",
+            "--fault-statuses",
+            "429",
+            "--rng-seed",
+            "7",
+        ],
+    );
     let t = sb.token();
     let r = sb.post(&t, "/ed-fi/students", &student("1"));
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "1");
-    assert!(r.json::<Value>().is_ok(), "fault responses carry a JSON body");
+    assert!(
+        r.json::<Value>().is_ok(),
+        "fault responses carry a JSON body"
+    );
     // metadata and token calls are never faulted
-    assert_eq!(sb.http.get(format!("{}/", sb.base)).send().unwrap().status(), 200);
+    assert_eq!(
+        sb.http
+            .get(format!("{}/", sb.base))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
     let stats = sb.stats();
     assert_eq!(stats["faults_injected"]["429"], 1);
     assert_eq!(stats["records"]["ed-fi/students"], 0);
 
     let sb = Sandbox::start(Version::Ds50, &["--drop-rate", "1"]);
     let t = sb.token();
-    let err = sb.http.post(sb.data("/ed-fi/students")).bearer_auth(&t).json(&student("1")).send();
+    let err = sb
+        .http
+        .post(sb.data("/ed-fi/students"))
+        .bearer_auth(&t)
+        .json(&student("1"))
+        .send();
     assert!(err.is_err(), "connection closed without an answer");
     assert_eq!(sb.stats()["connections_dropped"], 1);
 
@@ -312,9 +536,25 @@ fn injected_faults_drops_and_latency() {
 
     // a share of requests: repeatable with a seed
     let statuses = |seed: &str| {
-        let sb = Sandbox::start(Version::Ds50, &["--fault-rate", "0.3", "--fault-statuses", "500,503", "--rng-seed", seed]);
+        let sb = Sandbox::start(
+            Version::Ds50,
+            &[
+                "--fault-rate",
+                "0.3",
+                "--fault-statuses",
+                "500,503",
+                "--rng-seed",
+                seed,
+            ],
+        );
         let t = sb.token();
-        (0..40).map(|i| sb.post(&t, "/ed-fi/students", &student(&i.to_string())).status().as_u16()).collect::<Vec<_>>()
+        (0..40)
+            .map(|i| {
+                sb.post(&t, "/ed-fi/students", &student(&i.to_string()))
+                    .status()
+                    .as_u16()
+            })
+            .collect::<Vec<_>>()
     };
     let a = statuses("42");
     assert_eq!(a, statuses("42"));
@@ -327,13 +567,28 @@ fn ds40_openapi3_documents() {
     let sb = Sandbox::start(Version::Ds40, &[]);
     let t = sb.token();
     let r = sb.get(&t, "/ed-fi/schoolTypeDescriptors?limit=0&totalCount=true");
-    assert_eq!(r.headers()["total-count"], "5", "as many as the seed file has");
+    assert_eq!(
+        r.headers()["total-count"],
+        "5",
+        "as many as the seed file has"
+    );
     assert_eq!(sb.post(&t, "/ed-fi/students", &student("1")).status(), 201);
     assert_eq!(sb.post(&t, "/ed-fi/students", &student("1")).status(), 200);
-    assert_eq!(sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("1")).status(), 409);
-    let r = sb.post(&t, "/ed-fi/parents", &json!({"parentUniqueId": "p1", "firstName": "A"}));
+    assert_eq!(
+        sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("1"))
+            .status(),
+        409
+    );
+    let r = sb.post(
+        &t,
+        "/ed-fi/parents",
+        &json!({"parentUniqueId": "p1", "firstName": "A"}),
+    );
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().unwrap()["validationErrors"]["$.lastSurname"][0], "LastSurname is required.");
+    assert_eq!(
+        r.json::<Value>().unwrap()["validationErrors"]["$.lastSurname"][0],
+        "LastSurname is required."
+    );
 }
 
 #[test]
@@ -341,12 +596,31 @@ fn swagger2_documents() {
     let sb = Sandbox::start(Version::Swagger53, &["--error-style", "7.1"]);
     let t = sb.token();
     let r = sb.get(&t, "/ed-fi/gradeLevelDescriptors?limit=0&totalCount=true");
-    assert!(r.headers()["total-count"].to_str().unwrap().parse::<u32>().unwrap() > 10);
-    assert_eq!(sb.post(&t, "/ed-fi/localEducationAgencies", &lea()).status(), 201);
+    assert!(
+        r.headers()["total-count"]
+            .to_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+            > 10
+    );
+    assert_eq!(
+        sb.post(&t, "/ed-fi/localEducationAgencies", &lea())
+            .status(),
+        201
+    );
     assert_eq!(sb.post(&t, "/ed-fi/schools", &school()).status(), 201);
     assert_eq!(sb.post(&t, "/ed-fi/students", &student("1")).status(), 201);
-    assert_eq!(sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("1")).status(), 201);
-    assert_eq!(sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("2")).status(), 409);
+    assert_eq!(
+        sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("1"))
+            .status(),
+        201
+    );
+    assert_eq!(
+        sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("2"))
+            .status(),
+        409
+    );
     let r = sb.get(&t, "/ed-fi/studentSchoolAssociations?studentUniqueId=1");
     assert_eq!(r.json::<Vec<Value>>().unwrap().len(), 1);
     let r = sb.get(&t, "/tpdm/candidates?limit=0&totalCount=true");

@@ -12,7 +12,9 @@ use std::process::Command;
 fn python_lightbeam() -> PathBuf {
     let p = std::env::var_os("LIGHTBEAM_PY")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/lightbeam"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/lightbeam")
+        });
     assert!(
         p.exists(),
         "the Python lightbeam is missing at {}: run `bash scripts/setup.sh` first",
@@ -40,7 +42,11 @@ fn generate(out: &Path, students: usize) -> BTreeMap<String, u64> {
     for entry in std::fs::read_dir(out).unwrap() {
         let p = entry.unwrap().path();
         let name = p.file_stem().unwrap().to_str().unwrap().to_string();
-        let n = std::fs::read_to_string(&p).unwrap().lines().filter(|l| !l.trim().is_empty()).count();
+        let n = std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count();
         lines.insert(name, n as u64);
     }
     lines
@@ -53,7 +59,11 @@ fn run(lb: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
         .env("PYTHONUNBUFFERED", "1")
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     (o.status.code().unwrap_or(-1), text)
 }
 
@@ -88,33 +98,79 @@ fn python_tool_counts_sends_and_deletes_generated_data() {
     .unwrap();
 
     // count: the Python tool reads Total-Count of every endpoint
-    let (code, out) = run(&lb, &dir, &["count", "-c", "lightbeam.yaml", "-s", "*Descriptors", "--results-file", "counts.tsv"]);
+    let (code, out) = run(
+        &lb,
+        &dir,
+        &[
+            "count",
+            "-c",
+            "lightbeam.yaml",
+            "-s",
+            "*Descriptors",
+            "--results-file",
+            "counts.tsv",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     let tsv = std::fs::read_to_string(dir.join("counts.tsv")).unwrap();
     let grade_levels = tsv
         .lines()
         .find(|l| l.ends_with("\tgradeLevelDescriptors"))
         .unwrap_or_else(|| panic!("no gradeLevelDescriptors row in {tsv}"));
-    assert_eq!(grade_levels.split('\t').next().unwrap(), before["gradeLevelDescriptors"].to_string());
+    assert_eq!(
+        grade_levels.split('\t').next().unwrap(),
+        before["gradeLevelDescriptors"].to_string()
+    );
 
     // send: every generated record lands
-    let (code, out) = run(&lb, &dir, &["send", "-c", "lightbeam.yaml", "--results-file", "send.json"]);
+    let (code, out) = run(
+        &lb,
+        &dir,
+        &[
+            "send",
+            "-c",
+            "lightbeam.yaml",
+            "--results-file",
+            "send.json",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
-    let results: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("send.json")).unwrap()).unwrap();
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("send.json")).unwrap()).unwrap();
     assert_eq!(results["total_records_failed"], 0, "{results}");
     let after = counts(&sb);
     for (endpoint, n) in &lines {
-        assert_eq!(after[endpoint], before[endpoint] + n, "{endpoint}: records in the sandbox after send");
+        assert_eq!(
+            after[endpoint],
+            before[endpoint] + n,
+            "{endpoint}: records in the sandbox after send"
+        );
     }
 
     // delete: the Python tool finds each record by its identity and deletes it. (`-f`: without a
     // resend flag, Python 0.1.12 skips every payload its state has seen, so a plain delete after a
     // send deletes nothing; SPEC.md section 5.)
-    let (code, out) = run(&lb, &dir, &["delete", "-c", "lightbeam.yaml", "-f", "-e", "*Descriptors", "--results-file", "delete.json"]);
+    let (code, out) = run(
+        &lb,
+        &dir,
+        &[
+            "delete",
+            "-c",
+            "lightbeam.yaml",
+            "-f",
+            "-e",
+            "*Descriptors",
+            "--results-file",
+            "delete.json",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     let after_delete = counts(&sb);
     for endpoint in lines.keys() {
-        assert_eq!(after_delete[endpoint], before[endpoint], "{endpoint}: records after delete\n{out}");
+        assert_eq!(
+            after_delete[endpoint], before[endpoint],
+            "{endpoint}: records after delete\n{out}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

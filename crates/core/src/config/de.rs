@@ -540,6 +540,8 @@ impl<'de> MapAccess<'de> for MapDe<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn ints_like_python() {

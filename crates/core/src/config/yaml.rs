@@ -296,6 +296,8 @@ pub(crate) fn is_null(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn map_get<'a>(node: &'a Node, key: &str) -> &'a Node {
         match &node.kind {

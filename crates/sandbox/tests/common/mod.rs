@@ -81,7 +81,10 @@ impl Sandbox {
             .read_line(&mut line)
             .expect("read base URL");
         let base = line.trim().to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "first line is the base URL: {base:?}");
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "first line is the base URL: {base:?}"
+        );
         let http = reqwest::blocking::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()
@@ -98,7 +101,10 @@ impl Sandbox {
             .send()
             .unwrap();
         assert_eq!(r.status(), 200);
-        r.json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string()
+        r.json::<Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub fn token(&self) -> String {
@@ -119,11 +125,19 @@ impl Sandbox {
     }
 
     pub fn get(&self, token: &str, path_and_query: &str) -> reqwest::blocking::Response {
-        self.http.get(self.data(path_and_query)).bearer_auth(token).send().unwrap()
+        self.http
+            .get(self.data(path_and_query))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
     }
 
     pub fn delete(&self, token: &str, path: &str) -> reqwest::blocking::Response {
-        self.http.delete(self.data(path)).bearer_auth(token).send().unwrap()
+        self.http
+            .delete(self.data(path))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
     }
 
     pub fn stats(&self) -> Value {
