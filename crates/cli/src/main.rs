@@ -1,26 +1,23 @@
 //! `lightbeam`: drop-in compatible with the Python tool's commands, flags, config, results file
 //! and exit codes.
 
+mod app;
+mod commands;
 mod console;
 mod http;
 
+use app::App;
 use clap::Parser;
 use console::Console;
 use lightbeam_cli::cache::FileCache;
-use lightbeam_cli::files::{list_data_dir, FsDataSource};
 use lightbeam_cli::state::SqliteState;
 use lightbeam_core::config::{
     parse_params, parse_set_args, Config, LoadOptions, DEFAULT_CONFIG_FILES,
 };
-use lightbeam_core::datafiles::discover;
-use lightbeam_core::hashing::{parse_status_codes, parse_timestamp, ResendCriteria};
-use lightbeam_core::ports::{Clock, DataFile, LocalFuture, LogLevel, StateStore};
+use lightbeam_core::ports::{Clock, LocalFuture, LogLevel};
 use lightbeam_core::results::{Command, RunMetadata, RunResults, EXIT_FATAL};
-use lightbeam_core::selectors::select_endpoints;
-use lightbeam_core::send::{send, EndpointPlan};
-use lightbeam_core::session::Session;
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 const COMMANDS: [&str; 8] = [
@@ -41,63 +38,63 @@ const COMMANDS: [&str; 8] = [
     disable_version_flag = true,
     after_help = "Commands: validate, send, validate+send, delete, truncate, count, fetch, create"
 )]
-struct Args {
+pub struct Args {
     /// the command to run: validate, send, validate+send, delete, truncate, count, fetch, create
-    command: Option<String>,
+    pub command: Option<String>,
     /// Specify YAML config file (default ./lightbeam.yaml or ./lightbeam.yml)
     #[arg(short = 'c', long = "config-file")]
-    config_file: Option<String>,
+    pub config_file: Option<String>,
     /// view tool version
     #[arg(short = 'v', long = "version")]
-    version: bool,
+    pub version: bool,
     /// a subset of resources to process (comma list, * wildcards)
     #[arg(short = 's', long)]
-    selector: Option<String>,
+    pub selector: Option<String>,
     /// a subset of resources to exclude from processing
     #[arg(short = 'e', long)]
-    exclude: Option<String>,
+    pub exclude: Option<String>,
     /// keys to keep from fetched payloads
     #[arg(short = 'k', long = "keep-keys")]
-    keep_keys: Option<String>,
+    pub keep_keys: Option<String>,
     /// keys to remove from fetched payloads (like id,_etag,_lastModifiedDate)
     #[arg(short = 'd', long = "drop-keys")]
-    drop_keys: Option<String>,
+    pub drop_keys: Option<String>,
     /// a JSON dictionary of query parameters for GET requests of `fetch`
     #[arg(short = 'q', long)]
-    query: Option<String>,
+    pub query: Option<String>,
     /// parameters as a JSON object (override environment variables)
     #[arg(short = 'p', long)]
-    params: Option<String>,
+    pub params: Option<String>,
     /// wipe cached Swagger docs and descriptor values
     #[arg(short = 'w', long)]
-    wipe: bool,
+    pub wipe: bool,
     /// process all payloads, ignoring history
     #[arg(short = 'f', long)]
-    force: bool,
+    pub force: bool,
     /// only payloads last sent before this timestamp will be processed
     #[arg(short = 'o', long = "older-than")]
-    older_than: Option<String>,
+    pub older_than: Option<String>,
     /// only payloads last sent after this timestamp will be processed
     #[arg(short = 'n', long = "newer-than")]
-    newer_than: Option<String>,
+    pub newer_than: Option<String>,
     /// only payloads that returned one of these comma-delimited HTTP status codes on last send
     #[arg(short = 'r', long = "resend-status-codes")]
-    resend_status_codes: Option<String>,
+    pub resend_status_codes: Option<String>,
     /// write a JSON file with structured information about the run's results
     #[arg(long = "results-file")]
-    results_file: Option<String>,
+    pub results_file: Option<String>,
     /// override config settings: --set fetch.page_size 1000 [key value ...]
     #[arg(long, num_args = 0..)]
-    set: Vec<String>,
+    pub set: Vec<String>,
     /// exit non-zero (1) when any payload failed
     #[arg(long)]
-    strict: bool,
+    pub strict: bool,
     /// confirm destructive commands (delete, truncate) without a prompt
     #[arg(long)]
-    yes: bool,
+    pub yes: bool,
 }
 
-struct TokioClock {
+pub struct TokioClock {
     seed: Cell<u64>,
 }
 
@@ -122,8 +119,8 @@ impl Clock for TokioClock {
     }
 }
 
-/// A fatal error: a one-line reason and the exit code.
-struct Fatal(String);
+/// A fatal error: a one-line reason (exit code 255).
+pub struct Fatal(pub String);
 
 impl<E: std::fmt::Display> From<E> for Fatal {
     fn from(e: E) -> Self {
@@ -195,39 +192,6 @@ fn load_config(args: &Args, console: &Console) -> Result<(String, Config), Fatal
     Ok((config_file, config))
 }
 
-fn criteria(args: &Args) -> Result<ResendCriteria, Fatal> {
-    let offset = chrono::Local::now().offset().local_minus_utc();
-    Ok(ResendCriteria {
-        force: args.force,
-        older_than: args
-            .older_than
-            .as_deref()
-            .map(|t| parse_timestamp(t, offset))
-            .transpose()
-            .map_err(|e| Fatal(format!("-o/--older-than: {e}")))?,
-        newer_than: args
-            .newer_than
-            .as_deref()
-            .map(|t| parse_timestamp(t, offset))
-            .transpose()
-            .map_err(|e| Fatal(format!("-n/--newer-than: {e}")))?,
-        resend_status_codes: match args.resend_status_codes.as_deref() {
-            Some(r) if !r.trim().is_empty() => parse_status_codes(r)
-                .map_err(|e| Fatal(format!("-r/--resend-status-codes: {e}")))?,
-            _ => Vec::new(),
-        },
-    })
-}
-
-/// `data_dir` joined with a relative path, as the Python tool prints file names.
-fn display_path(data_dir: &str, rel: &str) -> String {
-    if data_dir.ends_with('/') {
-        format!("{data_dir}{rel}")
-    } else {
-        format!("{data_dir}/{rel}")
-    }
-}
-
 fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
     let command = match args.command.as_deref() {
         None => {
@@ -250,14 +214,6 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
         "CRITICAL" => LogLevel::Critical,
         _ => LogLevel::Info,
     });
-    match command {
-        Command::Send => {}
-        other => return Err(Fatal(format!(
-            "the `{}` command is not available in this version of lightbeam (Rust) yet; use `send`",
-            other.as_str()
-        ))),
-    }
-    let criteria = criteria(args)?;
     if !Path::new(&config.data_dir).is_dir() {
         return Err(Fatal(format!(
             "`data_dir` {} is not a directory",
@@ -311,65 +267,35 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
         namespace: config.namespace.clone(),
         namespace_overrides: config.namespace_overrides.clone(),
     });
-    let _cache = config
+    let cache = config
         .state_dir
         .as_ref()
         .map(|d| FileCache::new(Path::new(d)));
+    if args.wipe {
+        if let Some(cache) = &cache {
+            let n = cache
+                .clear()
+                .map_err(|e| Fatal(format!("cannot wipe the cache: {e}")))?;
+            console.log(LogLevel::Debug, &format!("wiped {n} cached files"));
+        }
+    }
+    let app = App {
+        args,
+        config: &config,
+        console,
+        http: &http,
+        clock: &clock,
+        state: state.as_ref(),
+    };
     let outcome: Result<(), Fatal> = rt.block_on(async {
         console.log(LogLevel::Info, "starting...");
-        let session = Session::connect(&config, &http, &clock, console).await?;
-        let deps = session.dependencies().await?;
-        let all = deps.endpoints();
-        let selected = select_endpoints(
-            &all,
-            args.selector.as_deref().unwrap_or("*"),
-            args.exclude.as_deref().unwrap_or(""),
-        )?;
-        let listing = list_data_dir(Path::new(&config.data_dir))
-            .map_err(|e| Fatal(format!("cannot read data_dir {}: {e}", config.data_dir)))?;
-        let discovery = discover(&listing, &all);
-        for u in discovery.unmatched() {
-            console.log(LogLevel::Warning, &u.to_string());
+        match command {
+            Command::Send => commands::send::run(&app, &mut results).await,
+            other => Err(Fatal(format!(
+                "the `{}` command is not available in this version of lightbeam (Rust) yet; use `send`",
+                other.as_str()
+            ))),
         }
-        let with_data = discovery.endpoints_with_data(&selected);
-        if with_data.is_empty() {
-            return Err(Fatal(format!(
-                "`data_dir` {} has no *.jsonl files for selected endpoints",
-                config.data_dir
-            )));
-        }
-        let levels: Vec<Vec<EndpointPlan>> = deps
-            .levels_of(&with_data)
-            .into_iter()
-            .map(|level| {
-                level
-                    .into_iter()
-                    .map(|endpoint| EndpointPlan {
-                        files: discovery
-                            .files_for(&endpoint)
-                            .map(|rel| DataFile {
-                                endpoint: endpoint.clone(),
-                                name: display_path(&config.data_dir, rel),
-                            })
-                            .collect(),
-                        endpoint,
-                    })
-                    .collect()
-            })
-            .collect();
-        // file names are data_dir-joined paths, valid from the working directory
-        let source = FsDataSource::new(PathBuf::from("."));
-        let state_port: Option<&dyn StateStore> = state.as_ref().map(|s| s as &dyn StateStore);
-        send(
-            &session,
-            &levels,
-            &source,
-            state_port,
-            &criteria,
-            &mut results,
-        )
-        .await?;
-        Ok(())
     });
     let runtime = started.elapsed().as_secs_f64();
     results.finish(command, now_iso(), runtime);
@@ -393,7 +319,7 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
     console.log(
         LogLevel::Info,
         &format!(
-            "done! {} payloads: {} sent, {} skipped, {} failed in {:.1}s ({:.0}/s)",
+            "done! {} payloads: {} done, {} skipped, {} failed in {:.1}s ({:.0}/s)",
             totals.processed,
             totals.processed - totals.skipped - totals.failed,
             totals.skipped,

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve an Ed-Fi API from OpenAPI documents; prints its base URL as the first line.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a coherent generated school system as {endpoint}.jsonl files (Ed-Fi DS 5.x).
     Generate {
         #[arg(long)]
@@ -105,7 +105,7 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve(args) => run_serve(args),
+        Command::Serve(args) => run_serve(*args),
     }
 }
 
