@@ -4,13 +4,14 @@
 use crate::console::Console;
 use crate::http::ReqwestHttp;
 use crate::{Args, Fatal, TokioClock};
+use lightbeam_cli::cache::FileCache;
 use lightbeam_cli::files::list_data_dir;
 use lightbeam_cli::state::SqliteState;
 use lightbeam_core::config::Config;
 use lightbeam_core::datafiles::{discover, Discovery};
 use lightbeam_core::dependencies::Dependencies;
 use lightbeam_core::hashing::{parse_status_codes, parse_timestamp, ResendCriteria};
-use lightbeam_core::ports::{DataFile, LogLevel, StateStore};
+use lightbeam_core::ports::{Cache, DataFile, LogLevel, StateStore};
 use lightbeam_core::selectors::select_endpoints;
 use lightbeam_core::send::EndpointPlan;
 use lightbeam_core::session::Session;
@@ -23,12 +24,20 @@ pub struct App<'a> {
     pub http: &'a ReqwestHttp,
     pub clock: &'a TokioClock,
     pub state: Option<&'a SqliteState>,
+    /// `{state_dir}/cache` (OpenAPI documents, descriptor values); none without a state_dir.
+    pub cache: Option<&'a FileCache>,
 }
 
 impl<'a> App<'a> {
     /// Connect to the API (discovery; no token yet).
     pub async fn session(&self) -> Result<Session<'a>, Fatal> {
         Ok(Session::connect(self.config, self.http, self.clock, self.console).await?)
+    }
+
+    /// The API's endpoint model from its OpenAPI documents (through the cache).
+    #[allow(dead_code)] // for the commands that read the OpenAPI documents (validate, fetch, delete...)
+    pub async fn model(&self, session: &Session<'_>) -> Result<lightbeam_core::openapi::Model, Fatal> {
+        Ok(session.model(self.cache.map(|c| c as &dyn Cache)).await?)
     }
 
     pub fn state_port(&self) -> Option<&'a dyn StateStore> {

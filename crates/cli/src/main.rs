@@ -286,6 +286,7 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
         http: &http,
         clock: &clock,
         state: state.as_ref(),
+        cache: cache.as_ref(),
     };
     let outcome: Result<(), Fatal> = rt.block_on(async {
         console.log(LogLevel::Info, "starting...");

@@ -439,6 +439,32 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// The API's endpoint model (schemas, identities, references, query parameters) from its
+    /// resources and descriptors OpenAPI documents (cached for a month).
+    pub async fn model(
+        &self,
+        cache: Option<&dyn Cache>,
+    ) -> Result<crate::openapi::Model, SessionError> {
+        let (resources, descriptors) = self.openapi_documents(cache).await?;
+        let parse = |what: &str, bytes: &[u8]| -> Result<crate::openapi::Document, SessionError> {
+            let value: Value =
+                serde_json::from_slice(bytes).map_err(|e| SessionError::Metadata {
+                    what: format!("{what} Swagger"),
+                    url: self.urls.open_api_metadata.clone(),
+                    reason: format!("not JSON: {e}"),
+                })?;
+            crate::openapi::Document::new(value).map_err(|e| SessionError::Metadata {
+                what: format!("{what} Swagger"),
+                url: self.urls.open_api_metadata.clone(),
+                reason: e.to_string(),
+            })
+        };
+        Ok(crate::openapi::Model::new(vec![
+            parse("resources", &resources)?,
+            parse("descriptors", &descriptors)?,
+        ]))
+    }
+
     /// The resources and descriptors OpenAPI documents (from the cache when younger than a month).
     pub async fn openapi_documents(
         &self,
