@@ -317,3 +317,64 @@ fn kill_9_in_the_middle_then_a_plain_rerun_lands_everything() {
     assert_eq!(rerun["total_records_failed"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn verify_ssl_false_works_with_a_self_signed_api_and_warns_once() {
+    let dir = tmp_dir("tls");
+    let files = generate(&dir.join("data"), 20, 2);
+    let sb = Sandbox::start(&["--tls-self-signed"]);
+    assert!(sb.base.starts_with("https://"), "{}", sb.base);
+    // verify_ssl true (the default): the certificate is refused, a one-line reason, exit 255
+    write_config(&dir, &sb.base, "  pool_size: 4\n", "");
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
+    assert_eq!(o.status.code(), Some(255), "{}", text(&o));
+    assert!(text(&o).contains("could not connect"), "{}", text(&o));
+    assert_eq!(sb.stats()["creates"], 0);
+    // verify_ssl false: everything lands, and the user is warned once
+    write_config(&dir, &sb.base, "  pool_size: 4\n  verify_ssl: false\n", "");
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(text(&o).matches("verify_ssl").count(), 1, "{}", text(&o));
+    assert_eq!(sb.stats()["creates"], total(&files));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn two_sends_on_one_state_dir_at_once() {
+    let dir = tmp_dir("concurrent");
+    let files = generate(&dir.join("data"), 150, 4);
+    let sb = Sandbox::start(&[]);
+    write_config(&dir, &sb.base, "  pool_size: 4\n", "");
+    let start = || {
+        std::process::Command::new(bin("lightbeam"))
+            .args(["send", "-c", "lightbeam.yaml"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start lightbeam")
+    };
+    let (a, b) = (start(), start());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    for (endpoint, n) in &files {
+        assert_eq!(sb.count(endpoint), *n, "{endpoint}");
+    }
+    // the state is whole and agrees: a third run skips everything
+    let state = state_statuses(&dir);
+    assert_eq!(state.len() as u64, total(&files));
+    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
+    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

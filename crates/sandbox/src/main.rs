@@ -78,6 +78,9 @@ struct ServeArgs {
     /// Worker threads (default: number of cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost.
+    #[arg(long)]
+    tls_self_signed: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -180,16 +183,22 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         rt.worker_threads(t.max(1));
     }
     let rt = rt.enable_all().build()?;
+    let tls = if args.tls_self_signed {
+        Some(edfi_sandbox::server::self_signed_tls()?)
+    } else {
+        None
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((args.bind.as_str(), args.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
         let addr = listener.local_addr()?;
         let mut out = std::io::stdout();
-        writeln!(out, "http://{addr}")?;
+        writeln!(out, "{scheme}://{addr}")?;
         out.flush()?;
         let warm = sb.clone();
         std::thread::spawn(move || warm.api.warm_up());
-        serve(sb, listener).await
+        serve(sb, listener, tls).await
     })
 }

@@ -1055,10 +1055,49 @@ async fn handle(
     }
 }
 
-/// Accept connections until the process ends.
-pub async fn serve(sb: Shared, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+/// A TLS configuration with a self-signed certificate for 127.0.0.1 and localhost, like a local
+/// ODS/API behind a development certificate (for clients' `verify_ssl: false`).
+pub fn self_signed_tls() -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        cert.key_pair.serialize_der(),
+    ));
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![der], key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn spawn_connection<S>(sb: Shared, app: Router, io: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let io = hyper_util::rt::TokioIo::new(io);
+        let svc = hyper::service::service_fn(move |req| handle(sb.clone(), app.clone(), req));
+        let _ = hyper::server::conn::http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(io, svc)
+            .await;
+    });
+}
+
+/// Accept connections until the process ends (over TLS when `tls` is given).
+pub async fn serve(
+    sb: Shared,
+    listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    *sb.base_url.write() = format!("http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    *sb.base_url.write() = format!("{scheme}://{addr}");
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let app = router(sb.clone());
     loop {
         let (stream, _) = match listener.accept().await {
@@ -1069,16 +1108,18 @@ pub async fn serve(sb: Shared, listener: tokio::net::TcpListener) -> anyhow::Res
             }
         };
         let _ = stream.set_nodelay(true);
-        let sb = sb.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let svc = hyper::service::service_fn(move |req| handle(sb.clone(), app.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(io, svc)
-                .await;
-        });
+        match &acceptor {
+            None => spawn_connection(sb.clone(), app.clone(), stream),
+            Some(acceptor) => {
+                let (acceptor, sb, app) = (acceptor.clone(), sb.clone(), app.clone());
+                tokio::spawn(async move {
+                    // a failed handshake (a client that does not trust the certificate) just ends
+                    if let Ok(tls_stream) = acceptor.accept(stream).await {
+                        spawn_connection(sb, app, tls_stream);
+                    }
+                });
+            }
+        }
     }
 }
 
