@@ -169,6 +169,132 @@ fn message(status: StatusCode, msg: &str, model_state: Option<Value>) -> Respons
         .into_response()
 }
 
+/// Status, type, title, detail and extra member of the ODS/API 7.2+ problem details for an error.
+fn problem_parts(
+    e: &ApiError,
+) -> (
+    StatusCode,
+    &'static str,
+    &'static str,
+    String,
+    Option<(&'static str, Value)>,
+) {
+    const VALIDATION: &str = "urn:ed-fi:api:bad-request:data-validation-failed";
+    match e {
+        ApiError::Validation(m) => (
+            StatusCode::BAD_REQUEST,
+            VALIDATION,
+            "Data Validation Failed",
+            "Data validation failed. See 'validationErrors' for details.".into(),
+            Some(("validationErrors", json!(m))),
+        ),
+        ApiError::BadRequest { detail, errors } => (
+            StatusCode::BAD_REQUEST,
+            "urn:ed-fi:api:bad-request",
+            "Bad Request",
+            detail.clone(),
+            (!errors.is_empty()).then(|| ("errors", json!(errors))),
+        ),
+        ApiError::Parameter(msg) => (
+            StatusCode::BAD_REQUEST,
+            "urn:ed-fi:api:bad-request:parameter-validation-failed",
+            "Parameter Validation Failed",
+            "The request construction was invalid.".into(),
+            Some(("errors", json!([msg]))),
+        ),
+        ApiError::IdInBody => (
+            StatusCode::BAD_REQUEST,
+            VALIDATION,
+            "Data Validation Failed",
+            "The request data was constructed incorrectly.".into(),
+            Some(("errors", json!([ID_IN_BODY]))),
+        ),
+        ApiError::UnknownResource => (
+            StatusCode::NOT_FOUND,
+            "urn:ed-fi:api:not-found",
+            "Not Found",
+            "The specified data could not be found.".into(),
+            None,
+        ),
+        ApiError::NotFound { .. } => (
+            StatusCode::NOT_FOUND,
+            "urn:ed-fi:api:not-found",
+            "Not Found",
+            "The specified item could not be found.".into(),
+            None,
+        ),
+        ApiError::MethodNotAllowed => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "urn:ed-fi:api:method-not-allowed",
+            "Method Not Allowed",
+            "The request construction was invalid.".into(),
+            None,
+        ),
+        ApiError::UnresolvedReference { resource } => (
+            StatusCode::CONFLICT,
+            "urn:ed-fi:api:data-conflict:unresolved-reference",
+            "Unresolved Reference",
+            format!("The referenced '{resource}' item does not exist."),
+            None,
+        ),
+        // 7.2+ reports unknown descriptor values as validation errors; kept for completeness
+        ApiError::UnresolvedDescriptor { path, descriptor, value } => (
+            StatusCode::BAD_REQUEST,
+            VALIDATION,
+            "Data Validation Failed",
+            "Data validation failed. See 'validationErrors' for details.".into(),
+            Some(("validationErrors", json!({ path.clone(): [format!("{descriptor} value '{value}' does not exist.")] }))),
+        ),
+        ApiError::DependentItemExists { entity } => (
+            StatusCode::CONFLICT,
+            "urn:ed-fi:api:data-conflict:dependent-item-exists",
+            "Dependent Item Exists",
+            format!("The requested action cannot be performed because this item is referenced by an existing '{entity}' item."),
+            None,
+        ),
+        ApiError::OptimisticLock => (
+            StatusCode::PRECONDITION_FAILED,
+            "urn:ed-fi:api:optimistic-lock-failed",
+            "Optimistic Lock Failed",
+            "The item has been modified by another user.".into(),
+            None,
+        ),
+    }
+}
+
+const ID_IN_BODY: &str =
+    "Resource identifiers cannot be assigned by the client. The 'id' property should not be included in the request body.";
+
+/// Status and `message` of the ODS/API up to 7.1 for an error (validation has its modelState).
+fn older_message(e: &ApiError) -> (StatusCode, String) {
+    match e {
+        ApiError::Validation(_) => (StatusCode::BAD_REQUEST, "The request is invalid.".into()),
+        ApiError::BadRequest { detail, errors } => {
+            (StatusCode::BAD_REQUEST, if errors.is_empty() { detail.clone() } else { errors.join(" ") })
+        }
+        ApiError::Parameter(msg) => (StatusCode::BAD_REQUEST, msg.clone()),
+        ApiError::IdInBody => (StatusCode::BAD_REQUEST, ID_IN_BODY.into()),
+        ApiError::UnknownResource => (StatusCode::NOT_FOUND, "The specified data could not be found.".into()),
+        ApiError::NotFound { entity } => (
+            StatusCode::NOT_FOUND,
+            format!("Entity of type '{entity}' with the specified id was not found."),
+        ),
+        ApiError::MethodNotAllowed => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "The requested resource does not support this method.".into(),
+        ),
+        ApiError::UnresolvedReference { resource: name } | ApiError::UnresolvedDescriptor { descriptor: name, .. } => (
+            StatusCode::CONFLICT,
+            format!("The value supplied for the related '{name}' resource does not exist."),
+        ),
+        ApiError::DependentItemExists { entity } => (
+            StatusCode::CONFLICT,
+            format!("The resource (or a subordinate entity of the resource) cannot be deleted because it is a dependency of the '{entity}' entity."),
+        ),
+        ApiError::OptimisticLock => (StatusCode::PRECONDITION_FAILED, "Resource was modified by another consumer.".into()),
+    }
+}
+
 impl Sandbox {
     pub fn new(api: Api, seed: Store, docs: Documents, cfg: ServeConfig) -> Arc<Sandbox> {
         Arc::new(Sandbox {
@@ -199,18 +325,9 @@ impl Sandbox {
     }
 
     fn error_response(&self, e: &ApiError) -> Response<Body> {
-        let v72 = self.api.style == ErrorStyle::V72;
-        match e {
-            ApiError::Validation(m) => {
-                if v72 {
-                    problem(
-                        StatusCode::BAD_REQUEST,
-                        "urn:ed-fi:api:bad-request:data-validation-failed",
-                        "Data Validation Failed",
-                        "Data validation failed. See 'validationErrors' for details.",
-                        Some(("validationErrors", json!(m))),
-                    )
-                } else {
+        if self.api.style == ErrorStyle::V71 {
+            return match e {
+                ApiError::Validation(m) => {
                     let ms: serde_json::Map<String, Value> = m
                         .iter()
                         .map(|(k, v)| (format!("request{}", k.trim_start_matches('$')), json!(v)))
@@ -221,163 +338,14 @@ impl Sandbox {
                         Some(Value::Object(ms)),
                     )
                 }
-            }
-            ApiError::BadRequest { detail, errors } => {
-                if v72 {
-                    let extra = (!errors.is_empty()).then(|| ("errors", json!(errors)));
-                    problem(
-                        StatusCode::BAD_REQUEST,
-                        "urn:ed-fi:api:bad-request",
-                        "Bad Request",
-                        detail,
-                        extra,
-                    )
-                } else {
-                    let msg = if errors.is_empty() {
-                        detail.clone()
-                    } else {
-                        errors.join(" ")
-                    };
-                    message(StatusCode::BAD_REQUEST, &msg, None)
+                other => {
+                    let (status, text) = older_message(other);
+                    message(status, &text, None)
                 }
-            }
-            ApiError::Parameter(msg) => {
-                if v72 {
-                    problem(
-                        StatusCode::BAD_REQUEST,
-                        "urn:ed-fi:api:bad-request:parameter-validation-failed",
-                        "Parameter Validation Failed",
-                        "The request construction was invalid.",
-                        Some(("errors", json!([msg]))),
-                    )
-                } else {
-                    message(StatusCode::BAD_REQUEST, msg, None)
-                }
-            }
-            ApiError::IdInBody => {
-                let msg = "Resource identifiers cannot be assigned by the client. The 'id' property should not be included in the request body.";
-                if v72 {
-                    problem(
-                        StatusCode::BAD_REQUEST,
-                        "urn:ed-fi:api:bad-request:data-validation-failed",
-                        "Data Validation Failed",
-                        "The request data was constructed incorrectly.",
-                        Some(("errors", json!([msg]))),
-                    )
-                } else {
-                    message(StatusCode::BAD_REQUEST, msg, None)
-                }
-            }
-            ApiError::UnknownResource => {
-                if v72 {
-                    problem(
-                        StatusCode::NOT_FOUND,
-                        "urn:ed-fi:api:not-found",
-                        "Not Found",
-                        "The specified data could not be found.",
-                        None,
-                    )
-                } else {
-                    message(
-                        StatusCode::NOT_FOUND,
-                        "The specified data could not be found.",
-                        None,
-                    )
-                }
-            }
-            ApiError::NotFound { entity } => {
-                if v72 {
-                    problem(
-                        StatusCode::NOT_FOUND,
-                        "urn:ed-fi:api:not-found",
-                        "Not Found",
-                        "The specified item could not be found.",
-                        None,
-                    )
-                } else {
-                    message(
-                        StatusCode::NOT_FOUND,
-                        &format!("Entity of type '{entity}' with the specified id was not found."),
-                        None,
-                    )
-                }
-            }
-            ApiError::MethodNotAllowed => {
-                if v72 {
-                    problem(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "urn:ed-fi:api:method-not-allowed",
-                        "Method Not Allowed",
-                        "The request construction was invalid.",
-                        None,
-                    )
-                } else {
-                    message(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "The requested resource does not support this method.",
-                        None,
-                    )
-                }
-            }
-            ApiError::UnresolvedReference { resource } => {
-                if v72 {
-                    problem(
-                        StatusCode::CONFLICT,
-                        "urn:ed-fi:api:data-conflict:unresolved-reference",
-                        "Unresolved Reference",
-                        &format!("The referenced '{resource}' item does not exist."),
-                        None,
-                    )
-                } else {
-                    message(
-                        StatusCode::CONFLICT,
-                        &format!("The value supplied for the related '{resource}' resource does not exist."),
-                        None,
-                    )
-                }
-            }
-            ApiError::UnresolvedDescriptor { descriptor, .. } => message(
-                StatusCode::CONFLICT,
-                &format!(
-                    "The value supplied for the related '{descriptor}' resource does not exist."
-                ),
-                None,
-            ),
-            ApiError::DependentItemExists { entity } => {
-                if v72 {
-                    problem(
-                        StatusCode::CONFLICT,
-                        "urn:ed-fi:api:data-conflict:dependent-item-exists",
-                        "Dependent Item Exists",
-                        &format!("The requested action cannot be performed because this item is referenced by an existing '{entity}' item."),
-                        None,
-                    )
-                } else {
-                    message(
-                        StatusCode::CONFLICT,
-                        &format!("The resource (or a subordinate entity of the resource) cannot be deleted because it is a dependency of the '{entity}' entity."),
-                        None,
-                    )
-                }
-            }
-            ApiError::OptimisticLock => {
-                if v72 {
-                    problem(
-                        StatusCode::PRECONDITION_FAILED,
-                        "urn:ed-fi:api:optimistic-lock-failed",
-                        "Optimistic Lock Failed",
-                        "The item has been modified by another user.",
-                        None,
-                    )
-                } else {
-                    message(
-                        StatusCode::PRECONDITION_FAILED,
-                        "Resource was modified by another consumer.",
-                        None,
-                    )
-                }
-            }
+            };
         }
+        let (status, typ, title, detail, extra) = problem_parts(e);
+        problem(status, typ, title, &detail, extra)
     }
 
     fn unauthorized(&self, why: &str) -> Response<Body> {
