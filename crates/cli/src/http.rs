@@ -4,6 +4,8 @@ use lightbeam_core::ports::{Http, HttpRequest, HttpResponse, LocalFuture, Method
 
 pub struct ReqwestHttp {
     client: reqwest::Client,
+    /// Parsed URLs of the endpoints (the same few URLs are used for every payload).
+    urls: std::cell::RefCell<std::collections::HashMap<String, reqwest::Url>>,
 }
 
 impl ReqwestHttp {
@@ -14,7 +16,10 @@ impl ReqwestHttp {
             .danger_accept_invalid_certs(!verify_ssl)
             .user_agent(concat!("lightbeam-rs/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(ReqwestHttp { client })
+        Ok(ReqwestHttp {
+            client,
+            urls: Default::default(),
+        })
     }
 }
 
@@ -48,7 +53,21 @@ impl Http for ReqwestHttp {
                 Method::Put => reqwest::Method::PUT,
                 Method::Delete => reqwest::Method::DELETE,
             };
-            let mut rb = self.client.request(method, &req.url).timeout(req.timeout);
+            let url = {
+                let mut urls = self.urls.borrow_mut();
+                match urls.get(&req.url) {
+                    Some(u) => u.clone(),
+                    None => {
+                        let u = reqwest::Url::parse(&req.url)
+                            .map_err(|e| TransportError::Other(format!("{}: {e}", req.url)))?;
+                        if urls.len() < 256 {
+                            urls.insert(req.url.clone(), u.clone());
+                        }
+                        u
+                    }
+                }
+            };
+            let mut rb = self.client.request(method, url).timeout(req.timeout);
             for (k, v) in &req.headers {
                 rb = rb.header(k, v);
             }

@@ -284,11 +284,11 @@ impl LineSplitter {
         self.number
     }
 
-    fn emit(&mut self, end: usize, out: &mut Vec<OwnedLine>) {
-        self.number += 1;
-        if let Some(text) = decode_line(&self.buf[..end], self.number) {
+    fn emit(number: &mut u64, raw: &[u8], out: &mut Vec<OwnedLine>) {
+        *number += 1;
+        if let Some(text) = decode_line(raw, *number) {
             out.push(OwnedLine {
-                number: self.number,
+                number: *number,
                 text: text.map(str::to_string),
             });
         }
@@ -305,24 +305,25 @@ impl LineSplitter {
             self.after_cr = false;
         }
         let mut start = 0;
-        let mut i = 0;
-        while i < chunk.len() {
-            let b = chunk[i];
-            if b == b'\n' || b == b'\r' {
+        while let Some(found) = memchr::memchr2(b'\n', b'\r', &chunk[start..]) {
+            let i = start + found;
+            if self.buf.is_empty() {
+                // the whole line is in this chunk: no copy
+                Self::emit(&mut self.number, &chunk[start..i], &mut out);
+            } else {
                 self.buf.extend_from_slice(&chunk[start..i]);
-                let len = self.buf.len();
-                self.emit(len, &mut out);
+                Self::emit(&mut self.number, &self.buf, &mut out);
                 self.buf.clear();
-                if b == b'\r' {
-                    match chunk.get(i + 1) {
-                        Some(b'\n') => i += 1,
-                        None => self.after_cr = true,
-                        Some(_) => {}
-                    }
-                }
-                start = i + 1;
             }
-            i += 1;
+            let mut next = i + 1;
+            if chunk[i] == b'\r' {
+                match chunk.get(i + 1) {
+                    Some(b'\n') => next += 1,
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
+            start = next;
         }
         self.buf.extend_from_slice(&chunk[start..]);
         out
@@ -332,8 +333,7 @@ impl LineSplitter {
     pub fn finish(&mut self) -> Vec<OwnedLine> {
         let mut out = Vec::new();
         if !self.buf.is_empty() {
-            let len = self.buf.len();
-            self.emit(len, &mut out);
+            Self::emit(&mut self.number, &self.buf, &mut out);
             self.buf.clear();
         }
         self.after_cr = false;

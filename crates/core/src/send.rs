@@ -13,6 +13,27 @@ use crate::results::{FailureKind, RunResults};
 use crate::session::{Session, SessionError};
 use futures::stream::{self, StreamExt};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Payload hashes are md5 digests: already uniformly spread, so their low bits are the hash.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
+}
+
+type DigestMap<V> = HashMap<u128, V, BuildHasherDefault<DigestHasher>>;
 use std::rc::Rc;
 
 /// One endpoint with its data files.
@@ -196,11 +217,11 @@ async fn send_levels(
             continue;
         }
         // state of every endpoint of the level, and progress totals
-        let mut known: Vec<HashMap<u128, LastOutcome>> = Vec::with_capacity(level.len());
+        let mut known: Vec<DigestMap<LastOutcome>> = Vec::with_capacity(level.len());
         let mut progress: Vec<Progress> = Vec::with_capacity(level.len());
         let mut files = VecDeque::new();
         for (i, plan) in level.iter().enumerate() {
-            let mut map = HashMap::new();
+            let mut map = DigestMap::default();
             if let Some(state) = state {
                 let loaded = state
                     .load(&plan.endpoint)
@@ -389,12 +410,15 @@ async fn send_levels(
                 }
                 Outcome::Fatal(_) => unreachable!("handled above"),
             }
-            session.events.emit(Event::Progress {
-                endpoint: endpoint.clone(),
-                done: p.done,
-                skipped: p.skipped,
-                failed: p.failed,
-            });
+            // progress for every 32 payloads and at the end (a bar needs no more)
+            if p.done.is_multiple_of(32) || p.done == p.total {
+                session.events.emit(Event::Progress {
+                    endpoint: endpoint.clone(),
+                    done: p.done,
+                    skipped: p.skipped,
+                    failed: p.failed,
+                });
+            }
             if p.done == p.total {
                 finish_endpoint(session, endpoint, p);
             }
