@@ -1,0 +1,181 @@
+//! `count`: the number of records of each selected endpoint, from the `Total-Count` header of
+//! `GET {resource}?limit=0&totalCount=true`, `pool_size` endpoints at a time. Also the building
+//! block of `fetch` (page planning) and `truncate` (paging through all ids).
+
+use crate::api_errors::linearize;
+use crate::ports::{LogLevel, Method};
+use crate::session::{url_encode, Session, SessionError};
+use futures::stream::{self, StreamExt};
+
+/// Why an endpoint could not be counted. The text is the Python tool's cell of the count table.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CountError {
+    #[error("error ({status}): {body}")]
+    Status { status: u16, body: String },
+    #[error("error: no Total-Count header")]
+    NoTotalCount,
+    #[error("error: {0}")]
+    Transport(String),
+}
+
+/// The longest response body excerpt kept in a [`CountError`].
+const MAX_BODY: usize = 300;
+
+/// `{url}?k=v&...` with the values percent-encoded (no `?` without parameters).
+pub fn query_url<K: AsRef<str>, V: AsRef<str>>(url: &str, params: &[(K, V)]) -> String {
+    if params.is_empty() {
+        return url.to_string();
+    }
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", url_encode(k.as_ref()), url_encode(v.as_ref())))
+        .collect();
+    format!("{url}?{}", query.join("&"))
+}
+
+/// The number of records of `endpoint` matching `params` (the `fetch -q` filters; empty for
+/// all). `Err` only for what stops the run (credentials, connection to the token endpoint).
+pub async fn total_count(
+    session: &Session<'_>,
+    endpoint: &str,
+    params: &[(String, String)],
+) -> Result<Result<u64, CountError>, SessionError> {
+    let mut all: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    all.push(("limit", "0"));
+    all.push(("totalCount", "true"));
+    let url = query_url(&session.config.resource_url(endpoint), &all);
+    let resp = match session.call(Method::Get, &url, None).await? {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(CountError::Transport(e.to_string()))),
+    };
+    if !(200..300).contains(&resp.status) {
+        let body: String = linearize(&resp.text()).chars().take(MAX_BODY).collect();
+        return Ok(Err(CountError::Status {
+            status: resp.status,
+            body,
+        }));
+    }
+    Ok(resp
+        .header("Total-Count")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .ok_or(CountError::NoTotalCount))
+}
+
+/// One row of the count table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountRow {
+    pub endpoint: String,
+    pub records: Result<u64, CountError>,
+}
+
+/// Counts `endpoints` (`pool_size` at a time); rows in the order given (dependency order).
+pub async fn count(
+    session: &Session<'_>,
+    endpoints: &[String],
+) -> Result<Vec<CountRow>, SessionError> {
+    let pool = session.config.connection.pool_size.max(1) as usize;
+    session.log(LogLevel::Debug, "fetching record counts...");
+    let mut rows = Vec::with_capacity(endpoints.len());
+    let mut results = stream::iter(endpoints.iter())
+        .map(|endpoint| async move {
+            let records = total_count(session, endpoint, &[]).await?;
+            Ok::<_, SessionError>(CountRow {
+                endpoint: endpoint.clone(),
+                records,
+            })
+        })
+        .buffered(pool);
+    while let Some(row) = results.next().await {
+        let row = row?;
+        if let Err(e) = &row.records {
+            session.log(
+                LogLevel::Warning,
+                format!("Unable to load counts for {}... {e}", row.endpoint),
+            );
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The count table: a `Records{sep}Endpoint` header, then one row per endpoint. With
+/// `all_rows` false (the console), only endpoints with records or an error are listed; the
+/// `--results-file` gets every row. Each line ends with `\n`.
+pub fn count_table(rows: &[CountRow], separator: &str, all_rows: bool) -> String {
+    let mut out = format!("Records{separator}Endpoint\n");
+    for row in rows {
+        let cell = match &row.records {
+            Ok(0) if !all_rows => continue,
+            Ok(n) => n.to_string(),
+            Err(e) => e.to_string(),
+        };
+        out.push_str(&cell);
+        out.push_str(separator);
+        out.push_str(&row.endpoint);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn rows() -> Vec<CountRow> {
+        vec![
+            CountRow {
+                endpoint: "schools".into(),
+                records: Ok(1),
+            },
+            CountRow {
+                endpoint: "calendars".into(),
+                records: Ok(0),
+            },
+            CountRow {
+                endpoint: "students".into(),
+                records: Err(CountError::Status {
+                    status: 500,
+                    body: "boom".into(),
+                }),
+            },
+            CountRow {
+                endpoint: "staffs".into(),
+                records: Err(CountError::NoTotalCount),
+            },
+        ]
+    }
+
+    #[test]
+    fn console_table_lists_records_and_errors() {
+        assert_eq!(
+            count_table(&rows(), "\t", false),
+            "Records\tEndpoint\n1\tschools\nerror (500): boom\tstudents\nerror: no Total-Count header\tstaffs\n"
+        );
+    }
+
+    #[test]
+    fn file_table_lists_every_row() {
+        assert_eq!(
+            count_table(&rows()[..2], ",", true),
+            "Records,Endpoint\n1,schools\n0,calendars\n"
+        );
+    }
+
+    #[test]
+    fn query_urls() {
+        assert_eq!(
+            query_url(
+                "http://x/data/v3/ed-fi/students",
+                &[("studentUniqueId", "60 1"), ("limit", "0")]
+            ),
+            "http://x/data/v3/ed-fi/students?studentUniqueId=60%201&limit=0"
+        );
+        let none: [(&str, &str); 0] = [];
+        assert_eq!(query_url("http://x/a", &none), "http://x/a");
+    }
+}
