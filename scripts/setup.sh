@@ -37,3 +37,20 @@ if [ "$(wasm-bindgen-test-runner --version 2>/dev/null)" != "wasm-bindgen-test-r
   exit 1
 fi
 echo "setup: wasm32-unknown-unknown and $(wasm-bindgen-test-runner --version) ready"
+
+# The web app's browser tests (scripts/test.sh): Debian's Chromium and ChromeDriver, and the npm
+# tools pinned in web/package-lock.json (playwright-core, binaryen's wasm-opt; never Debian's binaryen).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "setup: installing chromium and chromium-driver (apt)"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q chromium chromium-driver \
+    || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver; }
+fi
+if [ ! -x web/node_modules/.bin/wasm-opt ] || [ ! -d web/node_modules/playwright-core ] \
+   || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  echo "setup: npm ci in web/ (playwright-core, binaryen)"
+  (cd web && npm ci --no-audit --no-fund)
+fi
+echo "setup: $(chromium --version 2>/dev/null | head -1), web/node_modules ready"

@@ -13,3 +13,22 @@ cargo test --workspace
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo clippy -p lightbeam-core --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo test --target wasm32-unknown-unknown -p lightbeam-core --lib --tests
+# A fuzz smoke of the input parsers (config loader, JSONL reader, API error bodies): cargo fuzz,
+# installed if missing, on the stable toolchain with RUSTC_BOOTSTRAP=1; 25 s per target.
+bash scripts/fuzz.sh 25
+# The web app (crates/web): lints for wasm32; its browser adapters (IndexedDB, File reading, fetch
+# against a sandbox with latency, for the whole-request timeout) in headless Chromium through
+# wasm-bindgen-test-runner + chromedriver; then the built app end to end with playwright-core
+# (web/tests, against a sandbox on another port than the page: cross-origin).
+cargo clippy -p lightbeam-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo build --release -q -p edfi-sandbox
+(
+  source scripts/lib.sh
+  trap stop_sandboxes EXIT
+  start_sandbox web_api --latency-ms 300
+  LIGHTBEAM_TEST_API="$web_api" CHROMEDRIVER=/usr/bin/chromedriver \
+    WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/crates/web/webdriver.json" \
+    cargo test -p lightbeam-web --target wasm32-unknown-unknown --tests
+)
+bash scripts/build-web.sh
+(cd web && node --test tests/)

@@ -35,8 +35,10 @@ impl<'a> App<'a> {
     }
 
     /// The API's endpoint model from its OpenAPI documents (through the cache).
-    #[allow(dead_code)] // for the commands that read the OpenAPI documents (validate, fetch, delete...)
-    pub async fn model(&self, session: &Session<'_>) -> Result<lightbeam_core::openapi::Model, Fatal> {
+    pub async fn model(
+        &self,
+        session: &Session<'_>,
+    ) -> Result<lightbeam_core::openapi::Model, Fatal> {
         Ok(session.model(self.cache.map(|c| c as &dyn Cache)).await?)
     }
 
@@ -123,8 +125,8 @@ impl<'a> App<'a> {
                 .transpose()
                 .map_err(|e| Fatal(format!("-n/--newer-than: {e}")))?,
             resend_status_codes: match args.resend_status_codes.as_deref() {
-                Some(r) if !r.trim().is_empty() => parse_status_codes(r)
-                    .map_err(|e| Fatal(format!("-r/--resend-status-codes: {e}")))?,
+                // the error names -r/--resend-status-codes already
+                Some(r) if !r.trim().is_empty() => parse_status_codes(r).map_err(Fatal::from)?,
                 _ => Vec::new(),
             },
         })

@@ -177,8 +177,17 @@ fn load_config(args: &Args, console: &Console) -> Result<(String, Config), Fatal
             }
         }
     };
-    let text = std::fs::read_to_string(&config_file)
+    let bytes = std::fs::read(&config_file)
         .map_err(|e| Fatal(format!("cannot read config file {config_file}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bad = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = 1 + bytes[..bad].iter().filter(|b| **b == b'\n').count();
+        let column = 1 + bad - bytes[..bad].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        Fatal(format!(
+            "{config_file}: config error at line {line}, column {column}: the config file is not UTF-8 text"
+        ))
+    })?;
     let env = |k: &str| std::env::var(k).ok();
     let opts = LoadOptions {
         env: &env,
@@ -292,15 +301,23 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
         console.log(LogLevel::Info, "starting...");
         match command {
             Command::Send => commands::send::run(&app, &mut results).await,
-            other => Err(Fatal(format!(
-                "the `{}` command is not available in this version of lightbeam (Rust) yet; use `send`",
-                other.as_str()
-            ))),
+            Command::Validate => commands::validate::run(&app, &mut results).await,
+            Command::ValidateSend => commands::validate::run_then_send(&app, &mut results).await,
+            Command::Delete => commands::delete::run(&app, &mut results).await,
+            Command::Truncate => commands::truncate::run(&app, &mut results).await,
+            Command::Count => commands::count::run(&app, &mut results).await,
+            Command::Fetch => commands::fetch::run(&app, &mut results).await,
+            Command::Create => commands::create::run(&app, &mut results).await,
         }
     });
     let runtime = started.elapsed().as_secs_f64();
     results.finish(command, now_iso(), runtime);
-    if let Some(path) = &args.results_file {
+    // `count` writes its own results file (the Python tool's count table)
+    if let Some(path) = args
+        .results_file
+        .as_ref()
+        .filter(|_| command != Command::Count)
+    {
         if let Some(parent) = Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)?;
@@ -310,6 +327,11 @@ fn run(args: &Args, console: &Console) -> Result<i32, Fatal> {
             .map_err(|e| Fatal(format!("cannot write results file {path}: {e}")))?;
     }
     outcome?;
+    if matches!(command, Command::Count | Command::Create) {
+        // no payloads to summarize
+        console.log(LogLevel::Info, "done!");
+        return Ok(results.exit_code(command, args.strict));
+    }
     let totals = results.totals();
     print_failures(console, &results);
     let rate = if runtime > 0.0 {
@@ -363,7 +385,8 @@ fn print_failures(console: &Console, results: &RunResults) {
                     "  ({} x{}) {} [{} line {}{more}]",
                     kind_label(&f.kind),
                     f.count,
-                    f.message,
+                    // an API's validation message may hold line breaks: one log line each
+                    f.message.replace(['\n', '\r'], " "),
                     f.file,
                     lines.join(", ")
                 ),

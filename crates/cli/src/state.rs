@@ -366,8 +366,16 @@ impl StateStore for SqliteState {
 }
 
 fn open_connection(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
-    let err =
-        |what: &str, e: rusqlite::Error| StoreError(format!("{}: {what}: {e}", path.display()));
+    let err = |what: &str, e: rusqlite::Error| {
+        let hint = match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+                "; the file is damaged or not a lightbeam state database: move it away to start \
+                 with an empty state (the next run then sends every payload again)"
+            }
+            _ => "",
+        };
+        StoreError(format!("{}: {what}: {e}{hint}", path.display()))
+    };
     let mut conn = Connection::open(path).map_err(|e| err("cannot open", e))?;
     // The busy timeout first: switching to WAL and creating the schema may wait for another process.
     conn.busy_timeout(busy_timeout)

@@ -18,6 +18,11 @@ use serde_json::{Map, Value};
 /// Longest excerpt of an unparseable body kept in a message, in characters.
 pub const MAX_BODY_EXCERPT: usize = 200;
 
+/// Longest message kept from a `validationErrors` or `errors` entry, in characters: some APIs
+/// quote the offending value, which may be megabytes long (one huge line), and the message goes
+/// into the results file and onto the console.
+pub const MAX_MESSAGE: usize = 2000;
+
 /// Python `util.linearize`: runs of whitespace → one space, `'` → `` ` ``, trimmed.
 pub fn linearize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -104,7 +109,7 @@ fn from_object(status: u16, obj: &Map<String, Value>) -> Vec<String> {
     if let Some(Value::Object(v)) = obj.get("validationErrors") {
         let messages: Vec<String> = keyed_errors(v)
             .into_iter()
-            .map(|(path, error)| format!("{error} (at {path})"))
+            .map(|(path, error)| format!("{} (at {path})", truncate(&error, MAX_MESSAGE)))
             .collect();
         if !messages.is_empty() {
             return messages;
@@ -112,9 +117,12 @@ fn from_object(status: u16, obj: &Map<String, Value>) -> Vec<String> {
     }
     match obj.get("errors") {
         Some(Value::Array(items)) if !items.is_empty() => {
-            return items.iter().map(text_of).collect();
+            return items
+                .iter()
+                .map(|e| truncate(&text_of(e), MAX_MESSAGE))
+                .collect();
         }
-        Some(Value::String(s)) if !s.trim().is_empty() => return vec![s.clone()],
+        Some(Value::String(s)) if !s.trim().is_empty() => return vec![truncate(s, MAX_MESSAGE)],
         _ => {}
     }
     if let Some(message) = obj.get("message").filter(|m| !m.is_null()) {
@@ -165,6 +173,35 @@ fn html_title(text: &str) -> Option<String> {
     let end = start + lower[start..].find("</title>")?;
     let title = linearize(text.get(start..end)?);
     (!title.is_empty()).then_some(title)
+}
+
+/// A one-line excerpt of a response body for a message: an HTML page's `<title>` (or "an HTML
+/// page"), else the linearized text, at most `max` characters.
+pub fn body_excerpt(body: &[u8], max: usize) -> String {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return "an empty body".to_string();
+    }
+    if trimmed.starts_with('<') {
+        return match html_title(trimmed) {
+            Some(title) => format!("an HTML page titled \"{}\"", truncate(&title, max)),
+            None => "an HTML page".to_string(),
+        };
+    }
+    truncate(&linearize(trimmed), max)
+}
+
+/// Why a body that should be JSON is not, in one line (for discovery, token and metadata
+/// responses): `an HTML page titled "Sign in", not JSON`.
+pub fn not_json_reason(body: &[u8], error: &serde_json::Error) -> String {
+    let excerpt = body_excerpt(body, 80);
+    if excerpt.starts_with("an HTML page") || excerpt == "an empty body" {
+        format!("{excerpt}, not JSON")
+    } else {
+        format!("not JSON ({error}): {excerpt}")
+    }
 }
 
 /// The failure messages for an error response (`status` not 2xx). Never empty, never panics.
@@ -393,5 +430,40 @@ mod tests {
     fn linearize_like_python() {
         assert_eq!(linearize("  a\n\tb  'c' "), "a b `c`");
         assert_eq!(linearize(""), "");
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_described_in_one_line() {
+        let e = serde_json::from_slice::<Value>(b"<").unwrap_err();
+        let html =
+            b"<!DOCTYPE html>\n<html><head>\n<title>Sign in\n - Contoso</title></head></html>";
+        assert_eq!(
+            not_json_reason(html, &e),
+            "an HTML page titled \"Sign in - Contoso\", not JSON"
+        );
+        assert_eq!(body_excerpt(b"<html>\n<body/>", 80), "an HTML page");
+        assert_eq!(not_json_reason(b" \n", &e), "an empty body, not JSON");
+        let r = not_json_reason(b"Service\nUnavailable", &e);
+        assert!(r.ends_with(": Service Unavailable"), "{r}");
+        assert!(!body_excerpt(&[b'x'; 500], 80).contains('\n'));
+        assert_eq!(body_excerpt(&[b'x'; 500], 80).chars().count(), 83);
+    }
+
+    #[test]
+    fn a_huge_validation_message_is_cut() {
+        let huge = "x".repeat(3 * MAX_MESSAGE);
+        let body = serde_json::json!({"validationErrors": {"$.firstName": [huge.clone()]}, "errors": [huge]});
+        let m = error_messages(400, body.to_string().as_bytes());
+        assert_eq!(m.len(), 1);
+        assert!(
+            m[0].len() < MAX_MESSAGE + 30 && m[0].ends_with("... (at $.firstName)"),
+            "{}",
+            m[0].len()
+        );
+        let body = serde_json::json!({"errors": ["y".repeat(3 * MAX_MESSAGE)]});
+        assert_eq!(
+            error_messages(400, body.to_string().as_bytes())[0].len(),
+            MAX_MESSAGE + 3
+        );
     }
 }

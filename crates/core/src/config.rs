@@ -387,6 +387,9 @@ impl Default for ReferencesConfig {
 pub struct ValidateConfig {
     pub methods: ValidationMethods,
     pub references: ReferencesConfig,
+    /// `validate+send` sends even when validation found failures (the Python tool's behaviour);
+    /// by default it sends only when every payload is valid.
+    pub send_on_failure: bool,
 }
 
 /// `log_level` (Python logging level names, case-insensitive).
@@ -516,6 +519,8 @@ impl Default for LoadOptions<'_> {
 impl Config {
     /// Parses, expands, overrides, types and validates a config file's text.
     pub fn from_yaml(text: &str, opts: &LoadOptions<'_>) -> Result<Config, ConfigError> {
+        // a UTF-8 byte order mark (Windows editors) is not part of the first key
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut root = match yaml::parse(text) {
             Ok(Some(node)) => node,
             Ok(None) => {

@@ -267,14 +267,15 @@ impl Command {
 /// The exit code of a finished run (configuration and connection errors are [`EXIT_FATAL`]
 /// and never get here).
 ///
-/// - `send` (and `validate+send`): 99 when every payload was skipped (also when there were
-///   none, as in Python), else 1 when every payload failed, else 0;
+/// - `send` (and `validate+send`, `delete`): 99 when every payload was skipped (also when there
+///   were none, as in Python), else 1 when every payload failed, else 0;
+/// - `truncate`: 1 when there were records and none could be deleted, else 0;
 /// - `validate`: 1 when there were payloads and every one failed, else 0;
 /// - other commands: 0;
 /// - `strict`: 1 whenever any payload failed (the Python tool exits 0 on partial failure).
 pub fn exit_code(totals: Totals, command: Command, strict: bool) -> i32 {
     match command {
-        Command::Send | Command::ValidateSend => {
+        Command::Send | Command::ValidateSend | Command::Delete => {
             if totals.processed == totals.skipped {
                 return EXIT_ALL_SKIPPED;
             }
@@ -282,7 +283,9 @@ pub fn exit_code(totals: Totals, command: Command, strict: bool) -> i32 {
                 return EXIT_FAILED;
             }
         }
-        Command::Validate if totals.processed > 0 && totals.processed == totals.failed => {
+        Command::Validate | Command::Truncate
+            if totals.processed > 0 && totals.processed == totals.failed =>
+        {
             return EXIT_FAILED;
         }
         _ => {}
@@ -744,8 +747,16 @@ mod tests {
         assert_eq!(exit_code(t(0, 0, 0), Command::Validate, false), EXIT_OK);
         assert_eq!(exit_code(t(4, 0, 1), Command::Validate, false), EXIT_OK);
         assert_eq!(exit_code(t(4, 0, 1), Command::Validate, true), EXIT_FAILED);
-        assert_eq!(exit_code(t(4, 0, 4), Command::Delete, false), EXIT_OK);
-        assert_eq!(exit_code(t(4, 0, 4), Command::Delete, true), EXIT_FAILED);
+        assert_eq!(exit_code(t(4, 0, 4), Command::Delete, false), EXIT_FAILED);
+        assert_eq!(
+            exit_code(t(4, 4, 0), Command::Delete, false),
+            EXIT_ALL_SKIPPED
+        );
+        assert_eq!(exit_code(t(4, 1, 1), Command::Delete, false), EXIT_OK);
+        assert_eq!(exit_code(t(4, 1, 1), Command::Delete, true), EXIT_FAILED);
+        assert_eq!(exit_code(t(0, 0, 0), Command::Truncate, false), EXIT_OK);
+        assert_eq!(exit_code(t(3, 0, 3), Command::Truncate, false), EXIT_FAILED);
+        assert_eq!(exit_code(t(3, 0, 3), Command::Count, false), EXIT_OK);
         assert_eq!(sample().exit_code(Command::Send, false), EXIT_OK);
         assert_eq!(Command::parse("validate+send"), Some(Command::ValidateSend));
         assert_eq!(Command::ValidateSend.results_name(), "send");

@@ -76,6 +76,18 @@ fn non_empty(s: &str) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
+/// `NAME` when the whole value is an environment variable reference left unexpanded (`${NAME}` or
+/// `$NAME`: the variable is not set).
+fn unexpanded_variable(value: &str) -> Option<&str> {
+    let v = value.trim();
+    let name = v
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| v.strip_prefix('$'))?;
+    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some(name)
+}
+
 /// Lowercased `a=b&c=d` form encoding of a value.
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
     pairs
@@ -168,7 +180,10 @@ impl<'a> Session<'a> {
         let root: Value =
             serde_json::from_slice(&resp.body).map_err(|e| SessionError::BadDiscovery {
                 url: api.base_url.clone(),
-                reason: format!("not JSON: {e}"),
+                reason: format!(
+                    "{}; is edfi_api.base_url the root of an Ed-Fi API?",
+                    crate::api_errors::not_json_reason(&resp.body, &e)
+                ),
             })?;
         let pick = |configured: &Option<String>, key: &str| -> Result<String, SessionError> {
             if let Some(c) = configured {
@@ -223,8 +238,8 @@ impl<'a> Session<'a> {
             },
         };
         if !(200..300).contains(&resp.status) {
-            let text = resp.text();
-            let snippet: String = text.chars().take(75).collect();
+            // one line, whatever the body (an HTML error page has many)
+            let snippet = crate::api_errors::body_excerpt(&resp.body, 75);
             return Err(SessionError::Unreachable {
                 url: url.to_string(),
                 reason: format!("status {}: {snippet}", resp.status),
@@ -240,6 +255,23 @@ impl<'a> Session<'a> {
 
     async fn fetch_token(&self) -> Result<(), SessionError> {
         let api = &self.config.edfi_api;
+        // say which credential is missing rather than sending it and getting a bare 401
+        for (key, value) in [
+            ("edfi_api.client_id", api.client_id.as_str()),
+            ("edfi_api.client_secret", api.client_secret.expose()),
+        ] {
+            let reason = if value.trim().is_empty() {
+                format!("{key} is not set")
+            } else if let Some(var) = unexpanded_variable(value) {
+                format!("{key} is ${{{var}}}, but the environment variable {var} is not set (nor given with -p)")
+            } else {
+                continue;
+            };
+            return Err(SessionError::Auth {
+                url: self.urls.oauth.clone(),
+                reason,
+            });
+        }
         let credentials = format!("{}:{}", api.client_id, api.client_secret.expose());
         let body = form_encode(&[("grant_type", "client_credentials")]).into_bytes();
         let mut attempt = 0u32;
@@ -278,7 +310,13 @@ impl<'a> Session<'a> {
                     .and_then(|v| v.get("error"))
                     .and_then(Value::as_str)
                     .map(|e| format!("status {} ({e})", resp.status))
-                    .unwrap_or_else(|| format!("status {}", resp.status));
+                    .unwrap_or_else(|| {
+                        format!(
+                            "status {} ({})",
+                            resp.status,
+                            crate::api_errors::body_excerpt(&resp.body, 75)
+                        )
+                    });
                 return Err(SessionError::Auth {
                     url: self.urls.oauth.clone(),
                     reason: what,
@@ -286,7 +324,10 @@ impl<'a> Session<'a> {
             }
             let v: Value = serde_json::from_slice(&resp.body).map_err(|e| SessionError::Auth {
                 url: self.urls.oauth.clone(),
-                reason: format!("the token response is not JSON: {e}"),
+                reason: format!(
+                    "the token response is {}",
+                    crate::api_errors::not_json_reason(&resp.body, &e)
+                ),
             })?;
             let Some(value) = v.get("access_token").and_then(Value::as_str) else {
                 return Err(SessionError::Auth {
@@ -430,6 +471,13 @@ impl<'a> Session<'a> {
                 url: self.urls.dependencies.clone(),
                 reason: e.to_string(),
             })?;
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&resp.body) {
+            return Err(SessionError::Metadata {
+                what: "dependencies".into(),
+                url: self.urls.dependencies.clone(),
+                reason: crate::api_errors::not_json_reason(&resp.body, &e),
+            });
+        }
         Dependencies::parse(&resp.body, &self.config.namespaces()).map_err(|e| {
             SessionError::Metadata {
                 what: "dependencies".into(),
@@ -451,7 +499,7 @@ impl<'a> Session<'a> {
                 serde_json::from_slice(bytes).map_err(|e| SessionError::Metadata {
                     what: format!("{what} Swagger"),
                     url: self.urls.open_api_metadata.clone(),
-                    reason: format!("not JSON: {e}"),
+                    reason: crate::api_errors::not_json_reason(bytes, &e),
                 })?;
             crate::openapi::Document::new(value).map_err(|e| SessionError::Metadata {
                 what: format!("{what} Swagger"),
@@ -562,5 +610,15 @@ mod tests {
             "uri%3A%2F%2Fed-fi.org%2FX%23a%20b"
         );
         assert_eq!(swap_scheme("http://x/y").as_deref(), Some("https://x/y"));
+    }
+
+    #[test]
+    fn an_unexpanded_variable_is_recognised_only_as_the_whole_value() {
+        assert_eq!(unexpanded_variable("${EDFI_SECRET}"), Some("EDFI_SECRET"));
+        assert_eq!(unexpanded_variable(" $EDFI_SECRET "), Some("EDFI_SECRET"));
+        assert_eq!(unexpanded_variable("pa$$word"), None);
+        assert_eq!(unexpanded_variable("abc${X}"), None);
+        assert_eq!(unexpanded_variable("${}"), None);
+        assert_eq!(unexpanded_variable("$"), None);
     }
 }

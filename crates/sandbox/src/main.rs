@@ -81,6 +81,9 @@ struct ServeArgs {
     /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost.
     #[arg(long)]
     tls_self_signed: bool,
+    /// Append every issued token to FILE, one a line (for tests that look for leaked tokens).
+    #[arg(long, value_name = "FILE")]
+    log_tokens: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -167,6 +170,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         drop_rate: args.drop_rate,
         rng_seed: args.rng_seed,
         data_model_version,
+        token_log: args.log_tokens.clone(),
     };
     let sb = Sandbox::new(
         api,

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub rng_seed: u64,
     /// Data models for discovery, e.g. ("Ed-Fi", "5.0.0").
     pub data_model_version: String,
+    /// Append every issued token to this file, one a line (`--log-tokens`, for secret-leak tests).
+    pub token_log: Option<std::path::PathBuf>,
 }
 
 /// Raw documents served verbatim.
@@ -595,6 +597,17 @@ async fn token(
         tokens.insert(token.clone(), now + sb.cfg.token_ttl);
     }
     sb.tokens_issued.fetch_add(1, Ordering::Relaxed);
+    if let Some(path) = &sb.cfg.token_log {
+        use std::io::Write;
+        let logged = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{token}"));
+        if let Err(e) = logged {
+            eprintln!("cannot log the token to {}: {e}", path.display());
+        }
+    }
     let mut body = json!({"access_token": token, "expires_in": sb.cfg.token_ttl.as_secs(), "token_type": "bearer"});
     if let Some(scope) = fields.get("scope") {
         body["scope"] = json!(scope);

@@ -1,0 +1,787 @@
+//! `validate`: every check of the Python tool, on lines streamed from the data files.
+//!
+//! - invalid JSON, always (and a line that is not UTF-8, or a payload that is not an object);
+//! - `schema`: JSON Schema draft 4 from the OpenAPI documents, the Python tool's message;
+//! - `descriptors`: every `...Descriptor` value must be `uri://namespace#codeValue` and exist
+//!   in the local descriptor files or in the API (fetched once, cached for a month);
+//! - `uniqueness`: identity keys (`x-Ed-Fi-isIdentity`) unique across the endpoint's lines and
+//!   inside each payload's collections, reported at the repeat with the first one's line;
+//! - `references`: every reference resolves in local data or, unless
+//!   `validate.references.remote` is false, in the API (GET, `pool_size` in flight, answers
+//!   kept for the run); `validate.references.selector`/`behavior` choose which are checked and
+//!   `max_failures` stops the run early.
+//!
+//! Lines are read in batches. The checks of a line that need only read-only knowledge run on
+//! [`ValidateOptions::threads`] threads (one in wasm32); uniqueness across lines, remote
+//! lookups and the results are then done in line order, so the outcome does not depend on the
+//! number of threads. Memory holds one batch, the identity keys of the endpoint being validated
+//! (about 40 bytes each) and the keys of referenced local records (about 20 bytes each).
+
+pub mod check;
+pub mod descriptors;
+pub mod keys;
+pub mod pyfmt;
+pub mod references;
+pub mod schema;
+pub mod shape;
+#[cfg(test)]
+mod tests;
+
+use crate::config::{Config, ReferenceBehavior, ValidationMethod};
+use crate::datafiles::OwnedLine;
+use crate::lines::{file_lines, FileLine, ReadError};
+use crate::openapi::Model;
+use crate::ports::{Cache, DataFile, DataSource, Event, EventSink, LogLevel};
+use crate::results::{FailureKind, ResourceResults, RunResults};
+use crate::send::{EndpointPlan, RunError};
+use crate::session::Session;
+use check::{par_map, EndpointChecker, LineCheck, Methods};
+use descriptors::DescriptorIndex;
+use futures::stream::{self, StreamExt};
+use keys::{record_key, KeyMap, KeySet};
+use references::{LocalIndexes, RemoteAnswer, RemoteCache};
+use schema::SchemaCheck;
+use shape::{IdentitySpec, RefGroups, ReferenceSelection, Shape};
+use std::collections::HashSet;
+
+/// A validation method, as named in results (`method`) and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Json,
+    Schema,
+    Descriptors,
+    Uniqueness,
+    References,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Json => "json",
+            Method::Schema => "schema",
+            Method::Descriptors => "descriptors",
+            Method::Uniqueness => "uniqueness",
+            Method::References => "references",
+        }
+    }
+}
+
+/// How validation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidateOptions {
+    /// Threads for the per-line checks (natively; always one in wasm32).
+    pub threads: usize,
+    /// Lines read and checked together.
+    pub batch_lines: usize,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            threads: 1,
+            batch_lines: 4096,
+        }
+    }
+}
+
+/// How a validation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidateOutcome {
+    /// Every selected line was validated.
+    Completed,
+    /// `validate.references.max_failures` was reached; later lines were not validated.
+    Stopped { failures: u64, max_failures: u64 },
+}
+
+impl ValidateOutcome {
+    /// The Python tool's message for a stop.
+    pub fn stop_message(&self) -> Option<String> {
+        match self {
+            ValidateOutcome::Completed => None,
+            ValidateOutcome::Stopped {
+                failures,
+                max_failures,
+            } => Some(format!(
+                "... STOPPING; found {failures} >= validate.references.max_failures={max_failures} VALIDATION ERRORS."
+            )),
+        }
+    }
+}
+
+const LINE_MASK: u64 = (1 << 48) - 1;
+
+/// How many failures are shown as they are found, per endpoint (the Python tool's number).
+pub const FAILURES_SHOWN: u64 = 10;
+
+/// A validation run and what it reads.
+pub struct Validation<'a, 's> {
+    pub config: &'a Config,
+    pub model: &'a Model,
+    /// The API, for descriptor values and remote references; `None` validates with local data
+    /// only.
+    pub session: Option<&'a Session<'s>>,
+    pub events: &'a dyn EventSink,
+    pub source: &'a dyn DataSource,
+    /// Where the API's descriptor values are cached.
+    pub cache: Option<&'a dyn Cache>,
+    pub options: ValidateOptions,
+}
+
+/// The per-endpoint state of the in-order part.
+struct EndpointRun {
+    /// identity → where first seen: file index (high 16 bits) and line number (low 48 bits)
+    seen: KeyMap<u64>,
+    files: Vec<String>,
+    failed: u64,
+    shown: u64,
+    done: u64,
+}
+
+impl Validation<'_, '_> {
+    fn log(&self, level: LogLevel, message: impl Into<String>) {
+        self.events.emit(Event::Log {
+            level,
+            message: message.into(),
+        });
+    }
+
+    fn methods(&self) -> Methods {
+        let m = &self.config.validate.methods;
+        Methods {
+            schema: m.contains(ValidationMethod::Schema),
+            descriptors: m.contains(ValidationMethod::Descriptors),
+            uniqueness: m.contains(ValidationMethod::Uniqueness),
+            references: m.contains(ValidationMethod::References),
+        }
+    }
+
+    /// The model endpoint of a data endpoint (`students` in its configured namespace).
+    fn model_endpoint(&self, endpoint: &str) -> Option<usize> {
+        self.model
+            .find(self.config.namespace_for(endpoint), endpoint)
+    }
+
+    /// Validates `endpoints` (in order) into `results`. `all_files` are every data file found
+    /// (any endpoint): local descriptor values and referenced records are read from them.
+    pub async fn run(
+        &self,
+        endpoints: &[EndpointPlan],
+        all_files: &[DataFile],
+        results: &mut RunResults,
+    ) -> Result<ValidateOutcome, RunError> {
+        let methods = self.methods();
+        let names: Vec<&str> = self
+            .config
+            .validate
+            .methods
+            .0
+            .iter()
+            .map(|m| m.as_str())
+            .collect();
+        self.log(
+            LogLevel::Info,
+            format!("validating by methods {}...", pyfmt::str_list_repr(&names)),
+        );
+        let refs_config = &self.config.validate.references;
+        let remote = refs_config.remote && self.session.is_some();
+        if methods.references && !refs_config.remote {
+            self.log(
+                LogLevel::Info,
+                "(references will only be validated against local data, since `config.validate.references.remote: False`)",
+            );
+        }
+        let selection = ReferenceSelection {
+            selector: refs_config.selector.clone(),
+            include: refs_config.behavior == ReferenceBehavior::Include,
+        };
+        if refs_config.max_failures == Some(0) {
+            return Ok(ValidateOutcome::Stopped {
+                failures: 0,
+                max_failures: 0,
+            });
+        }
+        let groups = RefGroups::new(self.model);
+        let descriptors = if methods.descriptors {
+            Some(self.load_descriptors(all_files).await?)
+        } else {
+            None
+        };
+        let mut local = LocalIndexes::default();
+        let mut remote_cache = RemoteCache::default();
+        let mut failures = 0u64;
+        for plan in endpoints {
+            let ep = self.model_endpoint(&plan.endpoint);
+            let is_descriptor = plan.endpoint.ends_with("Descriptors");
+            let (schema, shape, identity) = match ep {
+                Some(i) => {
+                    let e = &self.model.endpoints[i];
+                    let doc = self.model.document_of(e);
+                    let schema = if methods.schema {
+                        match SchemaCheck::new(doc, &e.schema_name) {
+                            Ok(s) => Some(s),
+                            Err(reason) => {
+                                self.log(
+                                    LogLevel::Warning,
+                                    format!(
+                                        "{}: {reason}; its lines are not checked against a schema",
+                                        plan.endpoint
+                                    ),
+                                );
+                                None
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    let shape =
+                        Shape::build(doc, &e.schema_name, &plan.endpoint, &groups, &selection);
+                    (
+                        schema,
+                        shape,
+                        Some(IdentitySpec::of_endpoint(self.model, i)),
+                    )
+                }
+                None => {
+                    self.log(
+                        LogLevel::Warning,
+                        format!(
+                            "{}: no schema in the API's OpenAPI documents; only JSON and descriptor values are checked",
+                            plan.endpoint
+                        ),
+                    );
+                    (None, Shape::empty(), None)
+                }
+            };
+            if methods.references && !is_descriptor {
+                let mut targets: Vec<usize> = shape
+                    .refs
+                    .iter()
+                    .filter(|r| r.checked)
+                    .filter_map(|r| r.group)
+                    .flat_map(|g| groups.endpoints(g).iter().copied())
+                    .collect();
+                targets.sort_unstable();
+                targets.dedup();
+                for t in targets {
+                    if !local.has(t) {
+                        self.index_local(t, all_files, &mut local).await?;
+                    }
+                }
+            }
+            let checker = EndpointChecker {
+                endpoint: plan.endpoint.clone(),
+                methods,
+                schema,
+                shape,
+                identity: identity.filter(|i| !i.fields.is_empty()),
+                is_descriptor,
+                model: self.model,
+                descriptors: descriptors.as_ref(),
+                groups: &groups,
+                local: &local,
+                selection: &selection,
+            };
+            let schema_name = ep
+                .map(|i| self.model.endpoints[i].schema_name.clone())
+                .unwrap_or_else(|| plan.endpoint.clone());
+            let stopped = self
+                .validate_endpoint(
+                    plan,
+                    &schema_name,
+                    &checker,
+                    remote,
+                    &mut remote_cache,
+                    &mut failures,
+                    results,
+                )
+                .await?;
+            if let Some(outcome) = stopped {
+                return Ok(outcome);
+            }
+        }
+        Ok(ValidateOutcome::Completed)
+    }
+
+    /// Local descriptor values (the data files of descriptor endpoints), then the API's.
+    async fn load_descriptors(&self, all_files: &[DataFile]) -> Result<DescriptorIndex, RunError> {
+        let mut index = DescriptorIndex::new(self.model);
+        let mut local = 0usize;
+        for f in all_files
+            .iter()
+            .filter(|f| f.endpoint.ends_with("Descriptors"))
+        {
+            let Some(ep) = self.model_endpoint(&f.endpoint) else {
+                continue;
+            };
+            let mut reader = BatchReader::open(self.source, f, self.options.batch_lines).await?;
+            while let Some(batch) = reader.next_batch().await? {
+                let parsed: Vec<Option<serde_json::Value>> =
+                    par_map(&batch, self.options.threads, &|l: &OwnedLine| {
+                        l.text
+                            .as_ref()
+                            .ok()
+                            .and_then(|t| serde_json::from_str(t).ok())
+                    });
+                for p in parsed.iter().flatten() {
+                    if index.add_payload(ep, p) {
+                        local += 1;
+                    }
+                }
+            }
+        }
+        if local > 0 {
+            self.log(
+                LogLevel::Debug,
+                format!("loaded {local} descriptor values from local files"),
+            );
+        }
+        if let Some(session) = self.session {
+            descriptors::load_remote(session, self.model, self.cache, &mut index).await?;
+        }
+        Ok(index)
+    }
+
+    /// Indexes the local records of model endpoint `target` (nothing when it has no data).
+    async fn index_local(
+        &self,
+        target: usize,
+        all_files: &[DataFile],
+        local: &mut LocalIndexes,
+    ) -> Result<(), RunError> {
+        let files: Vec<&DataFile> = all_files
+            .iter()
+            .filter(|f| self.model_endpoint(&f.endpoint) == Some(target))
+            .collect();
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut keys = KeySet::default();
+        for f in files {
+            let mut reader = BatchReader::open(self.source, f, self.options.batch_lines).await?;
+            while let Some(batch) = reader.next_batch().await? {
+                let found: Vec<Option<u128>> =
+                    par_map(&batch, self.options.threads, &|l: &OwnedLine| {
+                        let text = l.text.as_ref().ok()?;
+                        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+                        references::record_values(self.model, target, &v)
+                            .map(|vals| record_key(&vals))
+                    });
+                keys.extend(found.into_iter().flatten());
+            }
+        }
+        self.log(
+            LogLevel::Debug,
+            format!(
+                "(indexed {} local {} records for reference checks)",
+                keys.len(),
+                self.model.endpoints[target].name
+            ),
+        );
+        local.insert(target, keys);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn validate_endpoint(
+        &self,
+        plan: &EndpointPlan,
+        schema_name: &str,
+        checker: &EndpointChecker<'_>,
+        remote: bool,
+        remote_cache: &mut RemoteCache,
+        failures: &mut u64,
+        results: &mut RunResults,
+    ) -> Result<Option<ValidateOutcome>, RunError> {
+        let endpoint = &plan.endpoint;
+        let total = count_payloads(self.source, &plan.files).await?;
+        results.resource_mut(endpoint);
+        // this endpoint's results, added to `results` when it ends
+        let mut res = ResourceResults::new();
+        self.events.emit(Event::EndpointStarted {
+            endpoint: endpoint.clone(),
+            total,
+        });
+        let mut run = EndpointRun {
+            seen: KeyMap::default(),
+            files: Vec::new(),
+            failed: 0,
+            shown: 0,
+            done: 0,
+        };
+        let max_failures = self.config.validate.references.max_failures;
+        for file in &plan.files {
+            self.log(
+                LogLevel::Info,
+                format!("validating {} against {schema_name} schema...", file.name),
+            );
+            run.files.push(file.name.clone());
+            let file_index = (run.files.len() - 1) as u32;
+            let (mut file_lines, mut file_failed) = (0u64, 0u64);
+            let mut reader = BatchReader::open(self.source, file, self.options.batch_lines).await?;
+            while let Some(batch) = reader.next_batch().await? {
+                let checks: Vec<LineCheck> =
+                    par_map(&batch, self.options.threads, &|l: &OwnedLine| {
+                        checker.check(l)
+                    });
+                if remote {
+                    self.lookup_remote(checker.groups, &checks, remote_cache)
+                        .await?;
+                }
+                for (line, check) in batch.iter().zip(checks) {
+                    let found = self.finish_line(
+                        checker,
+                        &mut run,
+                        file_index,
+                        line,
+                        check,
+                        remote,
+                        remote_cache,
+                    );
+                    file_lines += 1;
+                    run.done += 1;
+                    if found.is_empty() {
+                        res.record_ok();
+                    } else {
+                        for (i, (method, message)) in found.iter().enumerate() {
+                            let kind = FailureKind::Method(method.as_str().to_string());
+                            let messages = std::slice::from_ref(message);
+                            if i == 0 {
+                                res.record_failure(kind, messages, &file.name, line.number);
+                            } else {
+                                res.add_failure_lines(kind, messages, &file.name, line.number);
+                            }
+                            if run.shown < FAILURES_SHOWN {
+                                run.shown += 1;
+                                self.log(
+                                    LogLevel::Warning,
+                                    format!(
+                                        "... VALIDATION ERROR ({} at line {}): {message}",
+                                        method.as_str(),
+                                        line.number
+                                    ),
+                                );
+                            }
+                        }
+                        run.failed += 1;
+                        file_failed += 1;
+                        *failures += 1;
+                    }
+                    if let Some(max) = max_failures {
+                        if *failures >= max {
+                            results.resource_mut(endpoint).merge(&res);
+                            self.finish_file(&run, &file.name, file_lines, file_failed);
+                            self.finish_endpoint(endpoint, &run);
+                            return Ok(Some(ValidateOutcome::Stopped {
+                                failures: *failures,
+                                max_failures: max,
+                            }));
+                        }
+                    }
+                }
+                self.events.emit(Event::Progress {
+                    endpoint: endpoint.clone(),
+                    done: run.done,
+                    skipped: 0,
+                    failed: run.failed,
+                });
+            }
+            self.finish_file(&run, &file.name, file_lines, file_failed);
+        }
+        results.resource_mut(endpoint).merge(&res);
+        self.finish_endpoint(endpoint, &run);
+        Ok(None)
+    }
+
+    fn finish_file(&self, run: &EndpointRun, file: &str, lines: u64, failed: u64) {
+        if failed == 0 {
+            self.log(LogLevel::Info, "... all lines validate ok!");
+            return;
+        }
+        if run.failed > FAILURES_SHOWN && run.shown == FAILURES_SHOWN {
+            self.log(
+                LogLevel::Warning,
+                format!("... and {} others!", run.failed - FAILURES_SHOWN),
+            );
+        }
+        self.log(
+            LogLevel::Warning,
+            format!(
+                "... VALIDATION ERRORS on {failed} of {lines} lines in {file}; see details above."
+            ),
+        );
+    }
+
+    fn finish_endpoint(&self, endpoint: &str, run: &EndpointRun) {
+        self.events.emit(Event::Progress {
+            endpoint: endpoint.to_string(),
+            done: run.done,
+            skipped: 0,
+            failed: run.failed,
+        });
+        self.events.emit(Event::EndpointFinished {
+            endpoint: endpoint.to_string(),
+        });
+    }
+
+    /// Asks the API about every reference of the batch not found locally and not asked yet,
+    /// `pool_size` requests in flight.
+    async fn lookup_remote(
+        &self,
+        groups: &RefGroups,
+        checks: &[LineCheck],
+        cache: &mut RemoteCache,
+    ) -> Result<(), RunError> {
+        let Some(session) = self.session else {
+            return Ok(());
+        };
+        let mut asked: HashSet<(usize, u128)> = HashSet::new();
+        let mut todo = Vec::new();
+        for c in checks.iter().filter(|c| c.failure.is_none()) {
+            // a reference without values matches nothing (a GET without filters would list
+            // every record)
+            for p in c.pending.iter().filter(|p| !p.params.is_empty()) {
+                if cache.get(p.group, p.key).is_none() && asked.insert((p.group, p.key)) {
+                    todo.push(p);
+                }
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        self.log(
+            LogLevel::Debug,
+            format!("(looking up {} references in the API...)", todo.len()),
+        );
+        let pool = self.config.connection.pool_size.max(1) as usize;
+        let answers: Vec<(
+            usize,
+            u128,
+            Result<RemoteAnswer, crate::session::SessionError>,
+        )> = stream::iter(todo)
+            .map(|p| async move {
+                let answer =
+                    references::lookup(session, self.model, groups, p.group, &p.params).await;
+                (p.group, p.key, answer)
+            })
+            .buffer_unordered(pool)
+            .collect()
+            .await;
+        for (group, key, answer) in answers {
+            cache.insert(group, key, answer?);
+        }
+        Ok(())
+    }
+
+    /// The in-order checks of one line (uniqueness across lines, remote references) and all
+    /// its failures, in the Python tool's order.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_line(
+        &self,
+        checker: &EndpointChecker<'_>,
+        run: &mut EndpointRun,
+        file_index: u32,
+        line: &OwnedLine,
+        check: LineCheck,
+        remote: bool,
+        remote_cache: &RemoteCache,
+    ) -> Vec<(Method, String)> {
+        if let Some(f) = check.failure {
+            return vec![f];
+        }
+        let mut found = Vec::new();
+        if let Some(identity) = check.identity {
+            if let Some(first) = run.seen.get(&identity).copied() {
+                let (first_file, first_line) = ((first >> 48) as u32, first & LINE_MASK);
+                let display = checker.identity_display(line.text.as_deref().unwrap_or(""));
+                let first = if first_file == file_index {
+                    format!("line {first_line}")
+                } else {
+                    format!("line {first_line} of {}", run.files[first_file as usize])
+                };
+                found.push((
+                    Method::Uniqueness,
+                    format!(
+                        "duplicate value(s) for identity key(s): : {display} (first at {first})"
+                    ),
+                ));
+            } else {
+                let file = u64::from(file_index.min(0xffff));
+                run.seen
+                    .insert(identity, (file << 48) | (line.number & LINE_MASK));
+            }
+        }
+        if found.is_empty() {
+            if let Some(message) = check.nested_duplicate {
+                found.push((Method::Uniqueness, message));
+            }
+        }
+        for p in &check.pending {
+            let answer = if remote {
+                remote_cache.get(p.group, p.key)
+            } else {
+                None
+            };
+            match answer {
+                Some(RemoteAnswer::Found) => continue,
+                Some(RemoteAnswer::Unknown(reason)) => {
+                    found.push((Method::References, p.unknown_message(reason)));
+                }
+                Some(RemoteAnswer::Missing) | None => {
+                    found.push((Method::References, p.invalid_message()));
+                }
+            }
+            break;
+        }
+        found
+    }
+}
+
+/// The number of non-blank lines of `files` (for progress totals), counted without decoding
+/// them: a line of only Unicode spaces other than ASCII ones is counted though it is skipped.
+pub async fn count_payloads(source: &dyn DataSource, files: &[DataFile]) -> Result<u64, RunError> {
+    fn blank(segment: &[u8]) -> bool {
+        segment
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f))
+    }
+    let mut n = 0u64;
+    for f in files {
+        let read_error = |reason: String| RunError::Read {
+            file: f.name.clone(),
+            reason,
+        };
+        let mut reader = source.read(f).await.map_err(read_error)?;
+        // whether the line being read has content so far
+        let mut content = false;
+        let mut first = true;
+        while let Some(chunk) = reader.next_chunk().await.map_err(read_error)? {
+            let mut bytes: &[u8] = &chunk;
+            if first {
+                first = false;
+                bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            }
+            let mut start = 0;
+            for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+                if content || !blank(&bytes[start..end]) {
+                    n += 1;
+                }
+                content = false;
+                start = end + 1;
+            }
+            content = content || !blank(&bytes[start..]);
+        }
+        if content {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// What `validate+send` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValidateSendOutcome {
+    /// Validation found no failure and everything was sent; the results are the send's.
+    Sent,
+    /// Validation found failures, so nothing was sent; the results are the validation's.
+    NotSent { failed: u64, processed: u64 },
+    /// `validate.references.max_failures` stopped validation; nothing was sent.
+    Stopped(ValidateOutcome),
+}
+
+impl ValidateSendOutcome {
+    /// Why nothing was sent (`None` when sent).
+    pub fn message(&self) -> Option<String> {
+        match self {
+            ValidateSendOutcome::Sent => None,
+            ValidateSendOutcome::NotSent { failed, processed } => Some(format!(
+                "validation failed for {failed} of {processed} payloads; nothing was sent (see the failures above; `send` sends without validating)"
+            )),
+            ValidateSendOutcome::Stopped(o) => o.stop_message(),
+        }
+    }
+}
+
+/// `validate+send`: validates `levels` (in dependency order), then sends them only when no
+/// payload failed validation. The Python tool sent everything whatever validation found
+/// (unless every payload failed); a failed validation here leaves the API untouched, and the
+/// results are the validation's.
+pub async fn validate_then_send(
+    validation: &Validation<'_, '_>,
+    session: &Session<'_>,
+    levels: &[Vec<EndpointPlan>],
+    all_files: &[DataFile],
+    state: Option<&dyn crate::ports::StateStore>,
+    criteria: &crate::hashing::ResendCriteria,
+    results: &mut RunResults,
+) -> Result<ValidateSendOutcome, RunError> {
+    let endpoints: Vec<EndpointPlan> = levels.iter().flatten().cloned().collect();
+    let mut checked = RunResults::new(results.meta.clone());
+    let outcome = validation.run(&endpoints, all_files, &mut checked).await?;
+    if outcome != ValidateOutcome::Completed {
+        *results = checked;
+        return Ok(ValidateSendOutcome::Stopped(outcome));
+    }
+    let totals = checked.totals();
+    if totals.failed > 0 && !validation.config.validate.send_on_failure {
+        *results = checked;
+        return Ok(ValidateSendOutcome::NotSent {
+            failed: totals.failed,
+            processed: totals.processed,
+        });
+    }
+    if totals.failed > 0 {
+        validation.log(
+            LogLevel::Warning,
+            format!(
+                "{} of {} payloads failed validation; sending anyway (validate.send_on_failure: true)",
+                totals.failed, totals.processed
+            ),
+        );
+    } else {
+        validation.log(
+            LogLevel::Info,
+            format!("all {} payloads validate ok; sending...", totals.processed),
+        );
+    }
+    crate::send::send(session, levels, validation.source, state, criteria, results).await?;
+    Ok(ValidateSendOutcome::Sent)
+}
+
+/// Reads a data file in batches of lines (over [`crate::lines::file_lines`]).
+pub struct BatchReader<'s> {
+    lines: futures::stream::LocalBoxStream<'s, Result<FileLine, ReadError>>,
+    batch: usize,
+    done: bool,
+}
+
+impl<'s> BatchReader<'s> {
+    pub async fn open(
+        source: &'s dyn DataSource,
+        file: &DataFile,
+        batch: usize,
+    ) -> Result<BatchReader<'s>, RunError> {
+        Ok(BatchReader {
+            lines: file_lines(source, vec![(0, file.clone())]),
+            batch: batch.max(1),
+            done: false,
+        })
+    }
+
+    /// The next non-blank lines (at most the batch size); `None` at the end of the file.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<OwnedLine>>, RunError> {
+        let mut out = Vec::with_capacity(self.batch.min(65_536));
+        while out.len() < self.batch && !self.done {
+            match self.lines.next().await {
+                Some(Ok(l)) => out.push(l.line),
+                Some(Err(e)) => {
+                    return Err(RunError::Read {
+                        file: e.file,
+                        reason: e.reason,
+                    })
+                }
+                None => self.done = true,
+            }
+        }
+        Ok((!out.is_empty()).then_some(out))
+    }
+}
