@@ -25,7 +25,8 @@ before(async () => {
   }
   // one file that maps to no endpoint: listed, not ignored silently
   await writeFile(path.join(work, 'studnets.jsonl'), '{"x": 1}\n');
-  sandbox = await startSandbox();
+  // every token the sandbox issues is logged, so the page's storage can be searched for them
+  sandbox = await startSandbox(['--log-tokens', path.join(work, 'tokens.txt')]);
   site = await serveStatic(DIST);
   await writeFile(path.join(work, 'lightbeam.yaml'), [
     'edfi_api:',
@@ -216,7 +217,7 @@ test('delete asks for a typed confirmation, then deletes', async () => {
   assert.equal(s.records['ed-fi/students'], 21);
 });
 
-test('the secret is not kept unless asked; not in IndexedDB', async () => {
+test('the secret and the tokens are not kept unless asked; not in IndexedDB', async () => {
   const stored = await page.evaluate(() => localStorage.getItem('lightbeam.form'));
   assert.ok(stored && !stored.includes('testsecret'), 'secret in localStorage without opt-in');
   const idb = await page.evaluate(async () => {
@@ -234,6 +235,13 @@ test('the secret is not kept unless asked; not in IndexedDB', async () => {
   });
   assert.ok(idb.names.some((n) => n.startsWith('lightbeam:http://127.0.0.1')), idb.names.join());
   assert.ok(!idb.text.includes('testsecret'));
+  const tokens = (await readFile(path.join(work, 'tokens.txt'), 'utf8')).split('\n').filter((t) => t.trim());
+  assert.ok(tokens.length > 0, 'the page obtained tokens');
+  const local = await page.evaluate(() => JSON.stringify(Object.assign({}, localStorage)));
+  for (const t of tokens) {
+    assert.ok(!idb.text.includes(t.trim()), 'a token in IndexedDB');
+    assert.ok(!local.includes(t.trim()), 'a token in localStorage');
+  }
   await page.getByLabel('Remember the client secret on this device').check();
   const remembered = await page.evaluate(() => localStorage.getItem('lightbeam.form'));
   assert.ok(remembered.includes('testsecret'));
