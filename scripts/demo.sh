@@ -30,6 +30,6 @@ stats = json.load(sys.stdin)
 for endpoint, n in stats["records"].items():
     if n and not endpoint.endswith("Descriptors") and endpoint != "ed-fi/schoolYearTypes":
         print(f"{n:>8}  {endpoint}")
-print(f"creates {stats[\"creates\"]}, requests {stats[\"requests\"]}")'
+print("creates {}, requests {}".format(stats["creates"], stats["requests"]))'
 echo "== results file: $work/results.json"
 [ "$code" = 99 ]
