@@ -284,19 +284,9 @@ impl LineSplitter {
         self.number
     }
 
-    fn emit(number: &mut u64, raw: &[u8], out: &mut Vec<OwnedLine>) {
-        *number += 1;
-        if let Some(text) = decode_line(raw, *number) {
-            out.push(OwnedLine {
-                number: *number,
-                text: text.map(str::to_string),
-            });
-        }
-    }
-
-    /// Feeds a chunk; returns the lines it completed.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<OwnedLine> {
-        let mut out = Vec::new();
+    /// Splits a chunk at line ends, calling `line(number, raw bytes)` for every completed line
+    /// (blank ones included) and keeping an unfinished last line for the next chunk.
+    fn split(&mut self, chunk: &[u8], mut line: impl FnMut(u64, &[u8])) {
         let mut chunk = chunk;
         if self.after_cr && !chunk.is_empty() {
             if chunk[0] == b'\n' {
@@ -307,12 +297,13 @@ impl LineSplitter {
         let mut start = 0;
         while let Some(found) = memchr::memchr2(b'\n', b'\r', &chunk[start..]) {
             let i = start + found;
+            self.number += 1;
             if self.buf.is_empty() {
                 // the whole line is in this chunk: no copy
-                Self::emit(&mut self.number, &chunk[start..i], &mut out);
+                line(self.number, &chunk[start..i]);
             } else {
                 self.buf.extend_from_slice(&chunk[start..i]);
-                Self::emit(&mut self.number, &self.buf, &mut out);
+                line(self.number, &self.buf);
                 self.buf.clear();
             }
             let mut next = i + 1;
@@ -326,17 +317,57 @@ impl LineSplitter {
             start = next;
         }
         self.buf.extend_from_slice(&chunk[start..]);
+    }
+
+    /// The file's last line if it had no line break.
+    fn split_end(&mut self, mut line: impl FnMut(u64, &[u8])) {
+        if !self.buf.is_empty() {
+            self.number += 1;
+            line(self.number, &self.buf);
+            self.buf.clear();
+        }
+        self.after_cr = false;
+    }
+
+    fn decoded(out: &mut Vec<OwnedLine>) -> impl FnMut(u64, &[u8]) + '_ {
+        |number, raw| {
+            if let Some(text) = decode_line(raw, number) {
+                out.push(OwnedLine {
+                    number,
+                    text: text.map(str::to_string),
+                });
+            }
+        }
+    }
+
+    /// Feeds a chunk; returns the lines it completed.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<OwnedLine> {
+        let mut out = Vec::new();
+        self.split(chunk, Self::decoded(&mut out));
         out
+    }
+
+    /// Feeds a chunk; returns how many payload lines (the ones [`push`](Self::push) would
+    /// return) it completed, without copying them.
+    pub fn count(&mut self, chunk: &[u8]) -> u64 {
+        let mut n = 0;
+        self.split(chunk, |number, raw| {
+            n += u64::from(decode_line(raw, number).is_some())
+        });
+        n
+    }
+
+    /// Ends the file; returns how many payload lines it completed (see [`count`](Self::count)).
+    pub fn finish_count(&mut self) -> u64 {
+        let mut n = 0;
+        self.split_end(|number, raw| n += u64::from(decode_line(raw, number).is_some()));
+        n
     }
 
     /// Ends the file; returns its last line if it had no line break.
     pub fn finish(&mut self) -> Vec<OwnedLine> {
         let mut out = Vec::new();
-        if !self.buf.is_empty() {
-            Self::emit(&mut self.number, &self.buf, &mut out);
-            self.buf.clear();
-        }
-        self.after_cr = false;
+        self.split_end(Self::decoded(&mut out));
         out
     }
 }

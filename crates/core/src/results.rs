@@ -432,19 +432,7 @@ impl serde_json::ser::Formatter for PythonFormatter {
         w: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            if c.is_ascii() && c != '\u{7f}' {
-                continue;
-            }
-            w.write_all(&fragment.as_bytes()[start..i])?;
-            let mut units = [0u16; 2];
-            for unit in c.encode_utf16(&mut units) {
-                write!(w, "\\u{unit:04x}")?;
-            }
-            start = i + c.len_utf8();
-        }
-        w.write_all(&fragment.as_bytes()[start..])
+        write_ascii_escaped(w, fragment)
     }
 }
 
@@ -492,6 +480,27 @@ fn collapse_line_numbers(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A JSON string fragment as Python's `json.dumps` writes it (`ensure_ascii`): everything beyond
+/// ASCII, and DEL, as `\uXXXX` UTF-16 escapes.
+pub(crate) fn write_ascii_escaped<W: ?Sized + std::io::Write>(
+    w: &mut W,
+    fragment: &str,
+) -> std::io::Result<()> {
+    let mut start = 0;
+    for (i, c) in fragment.char_indices() {
+        if c.is_ascii() && c != '\u{7f}' {
+            continue;
+        }
+        w.write_all(&fragment.as_bytes()[start..i])?;
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            write!(w, "\\u{unit:04x}")?;
+        }
+        start = i + c.len_utf8();
+    }
+    w.write_all(&fragment.as_bytes()[start..])
 }
 
 #[cfg(test)]

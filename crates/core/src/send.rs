@@ -4,15 +4,14 @@
 //! included. Outcomes go to the state store as they arrive.
 
 use crate::api_errors::error_messages;
-use crate::datafiles::{LineSplitter, OwnedLine};
+use crate::datafiles::LineSplitter;
 use crate::hashing::{decide, is_success, payload_hash_hex, Decision, LastOutcome, ResendCriteria};
-use crate::ports::{
-    ChunkReader, DataFile, DataSource, Event, LogLevel, Method, PayloadState, StateStore,
-};
+use crate::lines::file_lines;
+use crate::ports::{DataFile, DataSource, Event, LogLevel, Method, PayloadState, StateStore};
 use crate::results::{FailureKind, RunResults};
 use crate::session::{Session, SessionError};
-use futures::stream::{self, StreamExt};
-use std::collections::{HashMap, VecDeque};
+use futures::stream::StreamExt;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Payload hashes are md5 digests: already uniformly spread, so their low bits are the hash.
@@ -54,96 +53,20 @@ pub enum RunError {
     Read { file: String, reason: String },
 }
 
-/// A line to process.
-struct Item {
-    ep: usize,
-    file: Rc<str>,
-    line: OwnedLine,
-}
-
-/// Reads the files of a level one after another, as lines.
-/// The file being read: endpoint index, name, reader, splitter.
-type OpenFile<'x> = (usize, Rc<str>, Box<dyn ChunkReader + 'x>, LineSplitter);
-
-struct LineProducer<'x> {
-    source: &'x dyn DataSource,
-    files: VecDeque<(usize, DataFile)>,
-    current: Option<OpenFile<'x>>,
-    pending: VecDeque<Item>,
-}
-
-impl<'x> LineProducer<'x> {
-    async fn next(&mut self) -> Option<Result<Item, RunError>> {
-        loop {
-            if let Some(item) = self.pending.pop_front() {
-                return Some(Ok(item));
-            }
-            if self.current.is_none() {
-                let (ep, file) = self.files.pop_front()?;
-                match self.source.read(&file).await {
-                    Ok(reader) => {
-                        self.current = Some((
-                            ep,
-                            Rc::from(file.name.as_str()),
-                            reader,
-                            LineSplitter::new(),
-                        ));
-                    }
-                    Err(reason) => {
-                        return Some(Err(RunError::Read {
-                            file: file.name.clone(),
-                            reason,
-                        }))
-                    }
-                }
-            }
-            let (ep, name, reader, splitter) = self.current.as_mut().expect("set above");
-            match reader.next_chunk().await {
-                Ok(Some(chunk)) => {
-                    for line in splitter.push(&chunk) {
-                        self.pending.push_back(Item {
-                            ep: *ep,
-                            file: name.clone(),
-                            line,
-                        });
-                    }
-                }
-                Ok(None) => {
-                    for line in splitter.finish() {
-                        self.pending.push_back(Item {
-                            ep: *ep,
-                            file: name.clone(),
-                            line,
-                        });
-                    }
-                    self.current = None;
-                }
-                Err(reason) => {
-                    let file = name.to_string();
-                    self.current = None;
-                    return Some(Err(RunError::Read { file, reason }));
-                }
-            }
-        }
-    }
-}
-
-/// Count the non-blank lines of files (for progress totals).
+/// Count the payload (non-blank) lines of files, for progress totals, without copying them.
 pub async fn count_lines(source: &dyn DataSource, files: &[DataFile]) -> Result<u64, RunError> {
     let mut n = 0;
     for f in files {
-        let mut reader = source.read(f).await.map_err(|reason| RunError::Read {
+        let read_error = |reason| RunError::Read {
             file: f.name.clone(),
             reason,
-        })?;
+        };
+        let mut reader = source.read(f).await.map_err(read_error)?;
         let mut splitter = LineSplitter::new();
-        while let Some(chunk) = reader.next_chunk().await.map_err(|reason| RunError::Read {
-            file: f.name.clone(),
-            reason,
-        })? {
-            n += splitter.push(&chunk).len() as u64;
+        while let Some(chunk) = reader.next_chunk().await.map_err(read_error)? {
+            n += splitter.count(&chunk);
         }
-        n += splitter.finish().len() as u64;
+        n += splitter.finish_count();
     }
     Ok(n)
 }
@@ -219,7 +142,7 @@ async fn send_levels(
         // state of every endpoint of the level, and progress totals
         let mut known: Vec<DigestMap<LastOutcome>> = Vec::with_capacity(level.len());
         let mut progress: Vec<Progress> = Vec::with_capacity(level.len());
-        let mut files = VecDeque::new();
+        let mut files = Vec::new();
         for (i, plan) in level.iter().enumerate() {
             let mut map = DigestMap::default();
             if let Some(state) = state {
@@ -263,29 +186,24 @@ async fn send_levels(
                 total,
             });
             for f in &plan.files {
-                files.push_back((i, f.clone()));
+                files.push((i, f.clone()));
             }
         }
         let urls: Vec<String> = level
             .iter()
             .map(|p| session.config.resource_url(&p.endpoint))
             .collect();
-        let producer = LineProducer {
-            source,
-            files,
-            current: None,
-            pending: VecDeque::new(),
-        };
-        let lines = Box::pin(stream::unfold(producer, |mut p| async move {
-            p.next().await.map(|item| (item, p))
-        }));
+        let lines = file_lines(source, files);
         let known_ref = &known;
         let urls_ref = &urls;
         let mut outcomes = lines
             .map(move |item| {
                 let fut: crate::ports::LocalFuture<'_, Result<Outcome, RunError>> =
                     Box::pin(async move {
-                        let item = item?;
+                        let item = item.map_err(|e| RunError::Read {
+                            file: e.file,
+                            reason: e.reason,
+                        })?;
                         let text = match item.line.text {
                             Ok(t) => t,
                             Err(e) => {
@@ -470,7 +388,8 @@ mod tests {
     use super::*;
     use crate::config::{Config, LoadOptions};
     use crate::ports::{
-        Clock, EventSink, Http, HttpRequest, HttpResponse, LocalFuture, StoreError, TransportError,
+        ChunkReader, Clock, EventSink, Http, HttpRequest, HttpResponse, LocalFuture, StoreError,
+        TransportError,
     };
     use crate::results::RunMetadata;
     use std::cell::{Cell, RefCell};

@@ -393,7 +393,7 @@ impl Validation<'_, '_> {
         results: &mut RunResults,
     ) -> Result<Option<ValidateOutcome>, RunError> {
         let endpoint = &plan.endpoint;
-        let total = count_payloads(self.source, &plan.files).await?;
+        let total = crate::send::count_lines(self.source, &plan.files).await?;
         results.resource_mut(endpoint);
         // this endpoint's results, added to `results` when it ends
         let mut res = ResourceResults::new();
@@ -634,47 +634,6 @@ impl Validation<'_, '_> {
         }
         found
     }
-}
-
-/// The number of non-blank lines of `files` (for progress totals), counted without decoding
-/// them: a line of only Unicode spaces other than ASCII ones is counted though it is skipped.
-pub async fn count_payloads(source: &dyn DataSource, files: &[DataFile]) -> Result<u64, RunError> {
-    fn blank(segment: &[u8]) -> bool {
-        segment
-            .iter()
-            .all(|b| matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f))
-    }
-    let mut n = 0u64;
-    for f in files {
-        let read_error = |reason: String| RunError::Read {
-            file: f.name.clone(),
-            reason,
-        };
-        let mut reader = source.read(f).await.map_err(read_error)?;
-        // whether the line being read has content so far
-        let mut content = false;
-        let mut first = true;
-        while let Some(chunk) = reader.next_chunk().await.map_err(read_error)? {
-            let mut bytes: &[u8] = &chunk;
-            if first {
-                first = false;
-                bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            }
-            let mut start = 0;
-            for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
-                if content || !blank(&bytes[start..end]) {
-                    n += 1;
-                }
-                content = false;
-                start = end + 1;
-            }
-            content = content || !blank(&bytes[start..]);
-        }
-        if content {
-            n += 1;
-        }
-    }
-    Ok(n)
 }
 
 /// What `validate+send` did.
