@@ -31,10 +31,6 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn total(files: &[(String, u64)]) -> u64 {
-    files.iter().map(|(_, n)| n).sum()
-}
-
 /// xorshift64*: seeded, repeatable kill points.
 struct Rng(u64);
 
@@ -129,7 +125,7 @@ fn fault_soak_every_record_lands_exactly_once_and_results_and_state_agree() {
     let students = env_num("LB_SOAK_STUDENTS", 120) as usize;
     let dir = tmp_dir("soak");
     let files = generate(&dir.join("data"), students, 21);
-    let lines = total(&files);
+    let lines = total_lines(&files);
     let sb = Sandbox::start(&[
         "--fault-rate",
         "0.1",
@@ -262,7 +258,7 @@ fn kill_9_at_seeded_random_points_then_the_rerun_completes() {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let data = tmp_dir("crash-data");
     let files = generate(&data, students, 17);
-    let lines = total(&files);
+    let lines = total_lines(&files);
     let pool = 8u64;
     let mut worst = 0i64;
     for trial in 0..trials {
@@ -814,7 +810,7 @@ fn neither_the_client_secret_nor_a_token_is_written_anywhere() {
             );
         }
     }
-    assert!(sb.stats()["creates"].as_u64().unwrap() >= total(&files));
+    assert!(sb.stats()["creates"].as_u64().unwrap() >= total_lines(&files));
     let tokens: Vec<String> = std::fs::read_to_string(&tokens_file)
         .expect("the sandbox logged its tokens")
         .lines()

@@ -3,40 +3,7 @@
 
 use lightbeam_e2e::*;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-fn total(files: &[(String, u64)]) -> u64 {
-    files.iter().map(|(_, n)| n).sum()
-}
-
-/// Every payload hash in the state database with its last status.
-fn state_statuses(dir: &std::path::Path) -> BTreeMap<(String, String), u16> {
-    let db = rusqlite::Connection::open(dir.join("state/lightbeam.sqlite")).expect("open state");
-    let ok: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(ok, "ok", "state database is not corrupt");
-    let table: String = db
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE '%hash%' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .expect("state table");
-    let mut stmt = db
-        .prepare(&format!("SELECT endpoint, hash, status FROM {table}"))
-        .expect("select");
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
-                r.get::<_, u16>(2)?,
-            ))
-        })
-        .expect("query");
-    rows.map(|r| r.expect("row")).collect()
-}
 
 #[test]
 fn generated_data_loads_completely_and_a_second_run_skips_everything() {
@@ -64,7 +31,7 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
     }
     let results = read_json(&dir.join("results.json"));
     assert_eq!(results["command"], "send");
-    assert_eq!(results["total_records_processed"], total(&files));
+    assert_eq!(results["total_records_processed"], total_lines(&files));
     assert_eq!(results["total_records_failed"], 0);
     assert_eq!(results["total_records_skipped"], 0);
     for (endpoint, n) in &files {
@@ -74,14 +41,14 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
         assert_eq!(r["successes"][0]["count"], *n, "{endpoint}");
     }
     let stats = sb.stats();
-    assert_eq!(stats["creates"], total(&files));
+    assert_eq!(stats["creates"], total_lines(&files));
     assert_eq!(
         stats["tokens_issued"], 1,
         "one token shared by all requests"
     );
     // every payload is in the state with its 201
     let state = state_statuses(&dir);
-    assert_eq!(state.len() as u64, total(&files));
+    assert_eq!(state.len() as u64, total_lines(&files));
     assert!(state.values().all(|s| *s == 201));
 
     // a second plain run skips everything and exits 99
@@ -97,8 +64,12 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
     );
     assert_eq!(o.status.code(), Some(99), "{}", text(&o));
     let again = read_json(&dir.join("again.json"));
-    assert_eq!(again["total_records_skipped"], total(&files));
-    assert_eq!(sb.stats()["creates"], total(&files), "nothing sent again");
+    assert_eq!(again["total_records_skipped"], total_lines(&files));
+    assert_eq!(
+        sb.stats()["creates"],
+        total_lines(&files),
+        "nothing sent again"
+    );
     // -f resends everything (updates, 200)
     let o = lightbeam(
         &dir,
@@ -116,7 +87,7 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
 fn faults_drops_and_expiring_tokens_lose_nothing() {
     let dir = tmp_dir("faults");
     let files = generate(&dir.join("data"), 420, 9);
-    assert!(total(&files) >= 20_000, "{}", total(&files));
+    assert!(total_lines(&files) >= 20_000, "{}", total_lines(&files));
     let sb = Sandbox::start(&[
         "--fault-rate",
         "0.1",
@@ -153,7 +124,7 @@ fn faults_drops_and_expiring_tokens_lose_nothing() {
         assert_eq!(sb.count(endpoint), *n, "{endpoint}");
     }
     // exactly once: as many creates as lines (a retried POST that had landed is an update)
-    assert_eq!(stats["creates"], total(&files));
+    assert_eq!(stats["creates"], total_lines(&files));
     assert!(
         stats["faults_injected_total"].as_u64().unwrap() > 1000,
         "{stats}"
@@ -167,7 +138,7 @@ fn faults_drops_and_expiring_tokens_lose_nothing() {
         "tokens were refreshed: {stats}"
     );
     let state = state_statuses(&dir);
-    assert_eq!(state.len() as u64, total(&files));
+    assert_eq!(state.len() as u64, total_lines(&files));
     assert!(
         state.values().all(|s| (200..300).contains(s)),
         "the state agrees: all sent"
@@ -252,7 +223,7 @@ fn a_failed_payload_is_resent_by_the_next_plain_run() {
 fn kill_9_in_the_middle_then_a_plain_rerun_lands_everything() {
     let dir = tmp_dir("kill");
     let files = generate(&dir.join("data"), 700, 13);
-    let lines = total(&files);
+    let lines = total_lines(&files);
     let sb = Sandbox::start(&["--latency-ms", "2"]);
     write_config(&dir, &sb.base, "  pool_size: 8\n", "");
     let started = Instant::now();
@@ -335,7 +306,7 @@ fn verify_ssl_false_works_with_a_self_signed_api_and_warns_once() {
     let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(text(&o).matches("verify_ssl").count(), 1, "{}", text(&o));
-    assert_eq!(sb.stats()["creates"], total(&files));
+    assert_eq!(sb.stats()["creates"], total_lines(&files));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -373,7 +344,7 @@ fn two_sends_on_one_state_dir_at_once() {
     }
     // the state is whole and agrees: a third run skips everything
     let state = state_statuses(&dir);
-    assert_eq!(state.len() as u64, total(&files));
+    assert_eq!(state.len() as u64, total_lines(&files));
     let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
     assert_eq!(o.status.code(), Some(99), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);

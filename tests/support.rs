@@ -219,3 +219,30 @@ pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read JSON file"))
         .expect("valid JSON")
 }
+
+/// The lines of generated files (as `generate` returns them).
+pub fn total_lines(files: &[(String, u64)]) -> u64 {
+    files.iter().map(|(_, n)| n).sum()
+}
+
+/// Every payload of the state database (`{dir}/state/lightbeam.sqlite`) with its last status,
+/// after checking the database is not corrupt.
+pub fn state_statuses(dir: &Path) -> std::collections::BTreeMap<(String, String), u16> {
+    let db = rusqlite::Connection::open(dir.join("state/lightbeam.sqlite")).expect("open state");
+    let ok: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(ok, "ok", "state database is not corrupt");
+    let mut stmt = db
+        .prepare("SELECT endpoint, hash, status FROM payload_state")
+        .expect("the payload_state table");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                r.get::<_, u16>(2)?,
+            ))
+        })
+        .expect("query");
+    rows.map(|r| r.expect("row")).collect()
+}

@@ -11,9 +11,9 @@ use lightbeam_core::config::Config;
 use lightbeam_core::datafiles::{discover, Discovery};
 use lightbeam_core::dependencies::Dependencies;
 use lightbeam_core::hashing::{parse_status_codes, parse_timestamp, ResendCriteria};
-use lightbeam_core::ports::{Cache, DataFile, LogLevel, StateStore};
+use lightbeam_core::ports::{Cache, LogLevel, StateStore};
 use lightbeam_core::selectors::select_endpoints;
-use lightbeam_core::send::EndpointPlan;
+use lightbeam_core::send::{plan_levels, EndpointPlan};
 use lightbeam_core::session::Session;
 use std::path::Path;
 
@@ -78,32 +78,16 @@ impl<'a> App<'a> {
         selected: &[String],
         discovery: &Discovery,
     ) -> Result<Vec<Vec<EndpointPlan>>, Fatal> {
-        let with_data = discovery.endpoints_with_data(selected);
-        if with_data.is_empty() {
+        let levels = plan_levels(deps, selected, discovery, |rel| {
+            display_path(&self.config.data_dir, rel)
+        });
+        if levels.is_empty() {
             return Err(Fatal(format!(
                 "`data_dir` {} has no *.jsonl files for selected endpoints",
                 self.config.data_dir
             )));
         }
-        Ok(deps
-            .levels_of(&with_data)
-            .into_iter()
-            .map(|level| {
-                level
-                    .into_iter()
-                    .map(|endpoint| EndpointPlan {
-                        files: discovery
-                            .files_for(&endpoint)
-                            .map(|rel| DataFile {
-                                endpoint: endpoint.clone(),
-                                name: display_path(&self.config.data_dir, rel),
-                            })
-                            .collect(),
-                        endpoint,
-                    })
-                    .collect()
-            })
-            .collect())
+        Ok(levels)
     }
 
     /// The resend flags `-f`, `-o`, `-n`, `-r`.

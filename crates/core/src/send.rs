@@ -12,27 +12,9 @@ use crate::results::{FailureKind, RunResults};
 use crate::session::{Session, SessionError};
 use futures::stream::StreamExt;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
-/// Payload hashes are md5 digests: already uniformly spread, so their low bits are the hash.
-#[derive(Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
-    }
-}
-
-type DigestMap<V> = HashMap<u128, V, BuildHasherDefault<DigestHasher>>;
+/// Payload hashes are md5 digests, already uniform: keyed without rehashing.
+type DigestMap<V> = crate::validate::keys::KeyMap<V>;
 use std::rc::Rc;
 
 /// One endpoint with its data files.
@@ -40,6 +22,35 @@ use std::rc::Rc;
 pub struct EndpointPlan {
     pub endpoint: String,
     pub files: Vec<DataFile>,
+}
+
+/// The `selected` endpoints that have data files in `discovery`, with their files, by dependency
+/// level; `file_name` turns a path relative to the data folder into the name a face reads it by.
+pub fn plan_levels(
+    deps: &crate::dependencies::Dependencies,
+    selected: &[String],
+    discovery: &crate::datafiles::Discovery,
+    file_name: impl Fn(&str) -> String,
+) -> Vec<Vec<EndpointPlan>> {
+    let with_data = discovery.endpoints_with_data(selected);
+    deps.levels_of(&with_data)
+        .into_iter()
+        .map(|level| {
+            level
+                .into_iter()
+                .map(|endpoint| EndpointPlan {
+                    files: discovery
+                        .files_for(&endpoint)
+                        .map(|rel| DataFile {
+                            endpoint: endpoint.clone(),
+                            name: file_name(rel),
+                        })
+                        .collect(),
+                    endpoint,
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// What stops a run early.

@@ -16,7 +16,7 @@ use lightbeam_core::output::MemoryOutput;
 use lightbeam_core::ports::{Cache, DataFile, EventSink, LogLevel, StateStore};
 use lightbeam_core::results::{Command, FailureKind, RunMetadata, RunResults};
 use lightbeam_core::selectors::select_endpoints;
-use lightbeam_core::send::{count_lines, send, EndpointPlan};
+use lightbeam_core::send::{count_lines, plan_levels, send, EndpointPlan};
 use lightbeam_core::session::Session;
 use lightbeam_core::validate::{
     validate_then_send, ValidateOptions, ValidateSendOutcome, Validation,
@@ -92,31 +92,13 @@ pub fn discover_files(files: &[PickedFile], deps: &Dependencies) -> Discovery {
     discover(&listing, &deps.endpoints())
 }
 
-/// The selected endpoints with data files, by dependency level.
+/// The selected endpoints with data files, by dependency level (files by their dropped path).
 pub fn data_levels(
     deps: &Dependencies,
     selected: &[String],
     discovery: &Discovery,
 ) -> Vec<Vec<EndpointPlan>> {
-    let with_data = discovery.endpoints_with_data(selected);
-    deps.levels_of(&with_data)
-        .into_iter()
-        .map(|level| {
-            level
-                .into_iter()
-                .map(|endpoint| EndpointPlan {
-                    files: discovery
-                        .files_for(&endpoint)
-                        .map(|rel| DataFile {
-                            endpoint: endpoint.clone(),
-                            name: rel.to_string(),
-                        })
-                        .collect(),
-                    endpoint,
-                })
-                .collect()
-        })
-        .collect()
+    plan_levels(deps, selected, discovery, str::to_string)
 }
 
 /// One row of the plan shown before a run.
