@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lightbeam_core::api_errors::error_messages;
+use lightbeam_core::api::errors::error_messages;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {

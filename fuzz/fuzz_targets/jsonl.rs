@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lightbeam_core::datafiles::{jsonl_lines, LineSplitter, OwnedLine};
+use lightbeam_core::data::lines::{jsonl_lines, LineSplitter, OwnedLine};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&seed, file)) = data.split_first() else {

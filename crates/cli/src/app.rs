@@ -7,14 +7,14 @@ use crate::{Args, Fatal, TokioClock};
 use lightbeam_cli::cache::FileCache;
 use lightbeam_cli::files::list_data_dir;
 use lightbeam_cli::state::SqliteState;
+use lightbeam_core::api::dependencies::Dependencies;
+use lightbeam_core::api::session::Session;
 use lightbeam_core::config::Config;
-use lightbeam_core::datafiles::{discover, Discovery};
-use lightbeam_core::dependencies::Dependencies;
-use lightbeam_core::hashing::{parse_status_codes, parse_timestamp, ResendCriteria};
+use lightbeam_core::data::files::{discover, Discovery};
+use lightbeam_core::data::selectors::select_endpoints;
 use lightbeam_core::ports::{Cache, LogLevel, StateStore};
-use lightbeam_core::selectors::select_endpoints;
-use lightbeam_core::send::{plan_levels, EndpointPlan};
-use lightbeam_core::session::Session;
+use lightbeam_core::run::send::{plan_levels, EndpointPlan};
+use lightbeam_core::state::{parse_status_codes, parse_timestamp, ResendCriteria};
 use std::path::Path;
 
 pub struct App<'a> {
@@ -38,7 +38,7 @@ impl<'a> App<'a> {
     pub async fn model(
         &self,
         session: &Session<'_>,
-    ) -> Result<lightbeam_core::openapi::Model, Fatal> {
+    ) -> Result<lightbeam_core::api::openapi::Model, Fatal> {
         Ok(session.model(self.cache.map(|c| c as &dyn Cache)).await?)
     }
 

@@ -1,24 +1,13 @@
 //! The lightbeam engine. It knows Ed-Fi, but does no I/O of its own: every face
 //! (CLI, web app) reaches the world through the ports defined here.
 
-pub mod api_errors;
-mod civil;
+pub mod api;
 pub mod config;
-pub mod count;
-pub mod create;
-pub mod datafiles;
-pub mod delete;
-pub mod dependencies;
-pub mod fetch;
-pub mod hashing;
-pub mod lines;
-pub mod openapi;
+pub mod data;
 pub mod output;
 pub mod ports;
+pub mod pycompat;
 pub mod results;
-pub mod retry;
-pub mod selectors;
-pub mod send;
-pub mod session;
-pub mod truncate;
+pub mod run;
+pub mod state;
 pub mod validate;

@@ -2,7 +2,7 @@
 
 use crate::store::{Api, ErrorStyle, Store};
 use anyhow::{bail, Context};
-use lightbeam_core::openapi::{Document, Model};
+use lightbeam_core::api::openapi::{Document, Model};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::BufRead;

@@ -1,7 +1,7 @@
 //! The sandbox's data: records of every endpoint, upsert by identity, reference and descriptor
 //! checks, queries with paging and filters, delete with dependency checks. No HTTP here.
 
-use lightbeam_core::openapi::{
+use lightbeam_core::api::openapi::{
     canonical_scalar, upper_first, Endpoint, IdentityPart, Model, ScalarKind,
 };
 use serde_json::{Map, Value};
@@ -863,7 +863,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightbeam_core::openapi::Document;
+    use lightbeam_core::api::openapi::Document;
     use serde_json::json;
 
     fn api() -> Api {

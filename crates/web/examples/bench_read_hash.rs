@@ -1,8 +1,8 @@
 //! Native counterpart of the browser's read + hash benchmark (scripts/bench-web.sh): reads a
 //! JSONL file in 1 MiB chunks, splits lines and hashes each payload, as `send` does before it
 //! decides what to skip. Prints `lines seconds`.
-use lightbeam_core::datafiles::LineSplitter;
-use lightbeam_core::hashing::payload_hash_hex;
+use lightbeam_core::data::lines::LineSplitter;
+use lightbeam_core::state::payload_hash_hex;
 use std::io::Read;
 
 fn main() {

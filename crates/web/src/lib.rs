@@ -23,7 +23,7 @@ pub fn mount() {
 pub async fn bench_read_hash(file: web_sys::File) -> Result<f64, wasm_bindgen::JsValue> {
     use lightbeam_core::ports::ChunkReader;
     let mut reader = browser::files::BlobReader::new(file.into(), browser::files::CHUNK);
-    let mut splitter = lightbeam_core::datafiles::LineSplitter::new();
+    let mut splitter = lightbeam_core::data::lines::LineSplitter::new();
     let mut lines = 0u64;
     loop {
         let chunk = reader
@@ -36,7 +36,7 @@ pub async fn bench_read_hash(file: web_sys::File) -> Result<f64, wasm_bindgen::J
         };
         for l in batch {
             if let Ok(t) = l.text {
-                let _ = lightbeam_core::hashing::payload_hash_hex(&t);
+                let _ = lightbeam_core::state::payload_hash_hex(&t);
                 lines += 1;
             }
         }

@@ -3,7 +3,7 @@
 //! edfi-sandbox when `LIGHTBEAM_TEST_API` was set at build time, else against the test server).
 #![cfg(target_arch = "wasm32")]
 
-use lightbeam_core::datafiles::LineSplitter;
+use lightbeam_core::data::lines::LineSplitter;
 use lightbeam_core::ports::{
     Cache, ChunkReader, DataFile, DataSource, Http, HttpRequest, PayloadState, StateStore,
     TransportError,

@@ -4,9 +4,9 @@
 
 use crate::app::App;
 use crate::Fatal;
-use lightbeam_core::count::{count, count_table, CountError};
 use lightbeam_core::ports::LogLevel;
 use lightbeam_core::results::{FailureKind, RunResults};
+use lightbeam_core::run::count::{count, count_table, CountError};
 use std::io::Write;
 use std::path::Path;
 

@@ -4,8 +4,8 @@
 use crate::app::App;
 use crate::Fatal;
 use lightbeam_cli::output::FsOutput;
-use lightbeam_core::create::create;
 use lightbeam_core::results::RunResults;
+use lightbeam_core::run::create::create;
 
 pub async fn run(app: &App<'_>, _results: &mut RunResults) -> Result<(), Fatal> {
     let session = app.session().await?;

@@ -4,9 +4,9 @@
 use crate::app::App;
 use crate::Fatal;
 use lightbeam_cli::files::FsDataSource;
-use lightbeam_core::delete::{confirmation_prompt, delete};
 use lightbeam_core::ports::LogLevel;
 use lightbeam_core::results::RunResults;
+use lightbeam_core::run::delete::{confirmation_prompt, delete};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 

@@ -3,9 +3,9 @@
 use crate::app::App;
 use crate::Fatal;
 use lightbeam_cli::output::FsOutput;
-use lightbeam_core::fetch::{fetch, parse_query, FetchOptions, MAX_PAGE_SIZE};
 use lightbeam_core::ports::LogLevel;
 use lightbeam_core::results::RunResults;
+use lightbeam_core::run::fetch::{fetch, parse_query, FetchOptions, MAX_PAGE_SIZE};
 
 pub async fn run(app: &App<'_>, results: &mut RunResults) -> Result<(), Fatal> {
     let query = parse_query(app.args.query.as_deref().unwrap_or(""))?;

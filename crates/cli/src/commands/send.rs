@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::Fatal;
 use lightbeam_cli::files::FsDataSource;
 use lightbeam_core::results::RunResults;
-use lightbeam_core::send::send;
+use lightbeam_core::run::send::send;
 use std::path::PathBuf;
 
 pub async fn run(app: &App<'_>, results: &mut RunResults) -> Result<(), Fatal> {

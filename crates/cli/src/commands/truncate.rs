@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::commands::delete::confirm;
 use crate::Fatal;
 use lightbeam_core::results::RunResults;
-use lightbeam_core::truncate::truncate;
+use lightbeam_core::run::truncate::truncate;
 
 pub async fn run(app: &App<'_>, results: &mut RunResults) -> Result<(), Fatal> {
     let session = app.session().await?;

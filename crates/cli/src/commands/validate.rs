@@ -3,10 +3,10 @@
 use crate::app::{display_path, App};
 use crate::Fatal;
 use lightbeam_cli::files::FsDataSource;
+use lightbeam_core::api::session::Session;
 use lightbeam_core::ports::{Cache, DataFile};
 use lightbeam_core::results::RunResults;
-use lightbeam_core::send::EndpointPlan;
-use lightbeam_core::session::Session;
+use lightbeam_core::run::send::EndpointPlan;
 use lightbeam_core::validate::{
     validate_then_send, ValidateOptions, ValidateSendOutcome, Validation,
 };
@@ -18,7 +18,7 @@ struct Prepared<'a> {
     session: Session<'a>,
     levels: Vec<Vec<EndpointPlan>>,
     all_files: Vec<DataFile>,
-    model: lightbeam_core::openapi::Model,
+    model: lightbeam_core::api::openapi::Model,
 }
 
 async fn prepare<'a>(app: &App<'a>) -> Result<Prepared<'a>, Fatal> {

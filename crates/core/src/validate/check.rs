@@ -6,13 +6,13 @@
 
 use super::descriptors::DescriptorIndex;
 use super::keys::{identity_key, reference_key};
-use super::pyfmt::json_dumps_pairs;
 use super::references::{param_text, LocalIndexes};
 use super::schema::SchemaCheck;
 use super::shape::{Child, IdentitySpec, RefGroups, ReferenceSelection, Shape};
 use super::Method;
-use crate::datafiles::OwnedLine;
-use crate::openapi::Model;
+use crate::api::openapi::Model;
+use crate::data::lines::OwnedLine;
+use crate::pycompat::json_dumps_pairs;
 use serde_json::{Map, Value};
 
 /// Which methods run.

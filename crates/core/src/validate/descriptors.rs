@@ -4,11 +4,11 @@
 //! A value is `{namespace}#{codeValue}`, looked up by hash. Values are kept per descriptor type,
 //! so `entryGradeLevelDescriptor` accepts grade levels only (the API checks the type too).
 
-use crate::hashing::md5_hex;
-use crate::openapi::Model;
+use crate::api::openapi::Model;
+use crate::api::session::{Session, SessionError};
 use crate::ports::{Cache, LogLevel, Method};
-use crate::send::RunError;
-use crate::session::{Session, SessionError};
+use crate::run::send::RunError;
+use crate::state::md5_hex;
 use futures::stream::{self, StreamExt};
 use rustc_hash::FxHashMap;
 use serde_json::Value;

@@ -20,21 +20,20 @@
 pub mod check;
 pub mod descriptors;
 pub mod keys;
-pub mod pyfmt;
 pub mod references;
 pub mod schema;
 pub mod shape;
 #[cfg(test)]
 mod tests;
 
+use crate::api::openapi::Model;
+use crate::api::session::Session;
 use crate::config::{Config, ReferenceBehavior, ValidationMethod};
-use crate::datafiles::OwnedLine;
-use crate::lines::{file_lines, FileLine, ReadError};
-use crate::openapi::Model;
+use crate::data::lines::OwnedLine;
+use crate::data::lines::{file_lines, FileLine, ReadError};
 use crate::ports::{Cache, DataFile, DataSource, Event, EventSink, LogLevel};
 use crate::results::{FailureKind, ResourceResults, RunResults};
-use crate::send::{EndpointPlan, RunError};
-use crate::session::Session;
+use crate::run::send::{EndpointPlan, RunError};
 use check::{par_map, EndpointChecker, LineCheck, Methods};
 use descriptors::DescriptorIndex;
 use futures::stream::{self, StreamExt};
@@ -180,7 +179,10 @@ impl Validation<'_, '_> {
             .collect();
         self.log(
             LogLevel::Info,
-            format!("validating by methods {}...", pyfmt::str_list_repr(&names)),
+            format!(
+                "validating by methods {}...",
+                crate::pycompat::str_list_repr(&names)
+            ),
         );
         let refs_config = &self.config.validate.references;
         let remote = refs_config.remote && self.session.is_some();
@@ -393,7 +395,7 @@ impl Validation<'_, '_> {
         results: &mut RunResults,
     ) -> Result<Option<ValidateOutcome>, RunError> {
         let endpoint = &plan.endpoint;
-        let total = crate::send::count_lines(self.source, &plan.files).await?;
+        let total = crate::run::send::count_lines(self.source, &plan.files).await?;
         results.resource_mut(endpoint);
         // this endpoint's results, added to `results` when it ends
         let mut res = ResourceResults::new();
@@ -556,7 +558,7 @@ impl Validation<'_, '_> {
         let answers: Vec<(
             usize,
             u128,
-            Result<RemoteAnswer, crate::session::SessionError>,
+            Result<RemoteAnswer, crate::api::session::SessionError>,
         )> = stream::iter(todo)
             .map(|p| async move {
                 let answer =
@@ -670,7 +672,7 @@ pub async fn validate_then_send(
     levels: &[Vec<EndpointPlan>],
     all_files: &[DataFile],
     state: Option<&dyn crate::ports::StateStore>,
-    criteria: &crate::hashing::ResendCriteria,
+    criteria: &crate::state::ResendCriteria,
     results: &mut RunResults,
 ) -> Result<ValidateSendOutcome, RunError> {
     let endpoints: Vec<EndpointPlan> = levels.iter().flatten().cloned().collect();
@@ -702,11 +704,11 @@ pub async fn validate_then_send(
             format!("all {} payloads validate ok; sending...", totals.processed),
         );
     }
-    crate::send::send(session, levels, validation.source, state, criteria, results).await?;
+    crate::run::send::send(session, levels, validation.source, state, criteria, results).await?;
     Ok(ValidateSendOutcome::Sent)
 }
 
-/// Reads a data file in batches of lines (over [`crate::lines::file_lines`]).
+/// Reads a data file in batches of lines (over [`crate::data::lines::file_lines`]).
 pub struct BatchReader<'s> {
     lines: futures::stream::LocalBoxStream<'s, Result<FileLine, ReadError>>,
     batch: usize,

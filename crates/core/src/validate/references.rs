@@ -4,9 +4,9 @@
 
 use super::keys::{KeyMap, KeySet};
 use super::shape::RefGroups;
-use crate::openapi::{IdentityPart, Model};
+use crate::api::openapi::{IdentityPart, Model};
+use crate::api::session::{url_encode, Session, SessionError};
 use crate::ports::Method;
-use crate::session::{url_encode, Session, SessionError};
 use serde_json::Value;
 use std::collections::HashMap;
 

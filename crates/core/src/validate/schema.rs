@@ -8,8 +8,8 @@
 //!
 //! `format` is not checked (Python's `Draft4Validator` has no format checker by default).
 
-use super::pyfmt::{repr, str_repr};
-use crate::openapi::Document;
+use crate::api::openapi::Document;
+use crate::pycompat::{repr, str_repr};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use jsonschema::ValidationError;

@@ -2,8 +2,8 @@
 //! (at any depth, in collections too) and which endpoints they point to, and the identity of
 //! the items of its collections (for uniqueness inside a payload).
 
-use crate::openapi::{Document, IdentityPart, Model};
-use crate::selectors::keys_match;
+use crate::api::openapi::{Document, IdentityPart, Model};
+use crate::data::selectors::keys_match;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -125,7 +125,7 @@ pub struct IdentitySpec {
 }
 
 impl IdentitySpec {
-    /// The identity of an endpoint, from [`crate::openapi::Endpoint::identity`].
+    /// The identity of an endpoint, from [`crate::api::openapi::Endpoint::identity`].
     pub fn of_endpoint(model: &Model, endpoint: usize) -> IdentitySpec {
         let e = &model.endpoints[endpoint];
         let mut fields = Vec::new();

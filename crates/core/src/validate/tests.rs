@@ -3,8 +3,8 @@
 //! DS 4.0 and Swagger 2.0 documents (native only: they are read from disk).
 
 use super::*;
+use crate::api::openapi::Document;
 use crate::config::{ReferenceBehavior, ValidationMethods};
-use crate::openapi::Document;
 use crate::ports::{ChunkReader, LocalFuture};
 use crate::results::Failure;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! `arrayBuffer`, never whole, so a 100 MB file costs a chunk of memory at a time.
 
 use super::js_error_text;
-use lightbeam_core::datafiles::LineSplitter;
+use lightbeam_core::data::lines::LineSplitter;
 use lightbeam_core::ports::{ChunkReader, DataFile, DataSource, LocalFuture};
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;

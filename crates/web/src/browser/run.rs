@@ -5,19 +5,19 @@ use super::clock::BrowserClock;
 use super::files::{FileSource, PickedFile};
 use super::http::FetchHttp;
 use super::store::{Db, IdbCache, IdbState};
+use lightbeam_core::api::dependencies::Dependencies;
+use lightbeam_core::api::session::Session;
 use lightbeam_core::config::Config;
-use lightbeam_core::count::{count, CountError};
-use lightbeam_core::datafiles::{discover, Discovery};
-use lightbeam_core::delete::delete;
-use lightbeam_core::dependencies::Dependencies;
-use lightbeam_core::fetch::{fetch, parse_query, FetchOptions, MAX_PAGE_SIZE};
-use lightbeam_core::hashing::ResendCriteria;
+use lightbeam_core::data::files::{discover, Discovery};
+use lightbeam_core::data::selectors::select_endpoints;
 use lightbeam_core::output::MemoryOutput;
 use lightbeam_core::ports::{Cache, DataFile, EventSink, LogLevel, StateStore};
 use lightbeam_core::results::{Command, FailureKind, RunMetadata, RunResults};
-use lightbeam_core::selectors::select_endpoints;
-use lightbeam_core::send::{count_lines, plan_levels, send, EndpointPlan};
-use lightbeam_core::session::Session;
+use lightbeam_core::run::count::{count, CountError};
+use lightbeam_core::run::delete::delete;
+use lightbeam_core::run::fetch::{fetch, parse_query, FetchOptions, MAX_PAGE_SIZE};
+use lightbeam_core::run::send::{count_lines, plan_levels, send, EndpointPlan};
+use lightbeam_core::state::ResendCriteria;
 use lightbeam_core::validate::{
     validate_then_send, ValidateOptions, ValidateSendOutcome, Validation,
 };

@@ -6,14 +6,14 @@
 //! output, byte for byte). Also the paging used by `delete` (descriptor values) and `truncate`
 //! (all ids).
 
-use crate::api_errors::error_messages;
-use crate::count::{query_url, total_count, CountError};
-use crate::openapi::{Endpoint, Model};
+use crate::api::errors::error_messages;
+use crate::api::openapi::{Endpoint, Model};
+use crate::api::session::{Session, SessionError};
+use crate::data::selectors::select_keys;
 use crate::output::{OutputFiles, OutputWriter};
 use crate::ports::{Event, LogLevel, Method};
 use crate::results::{FailureKind, RunResults};
-use crate::selectors::select_keys;
-use crate::session::{Session, SessionError};
+use crate::run::count::{query_url, total_count, CountError};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -617,7 +617,7 @@ mod tests {
                 "{}/../../../shared/edfi/openapi/{name}",
                 env!("CARGO_MANIFEST_DIR")
             );
-            crate::openapi::Document::new(
+            crate::api::openapi::Document::new(
                 serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap(),
             )
             .unwrap()

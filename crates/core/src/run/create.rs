@@ -11,10 +11,10 @@
 //! `_lastModifiedDate`, `link`, descriptor ids) are left out. Existing templates and
 //! destinations are never overwritten.
 
-use crate::openapi::{upper_first, Document, Endpoint, Model};
+use crate::api::openapi::{upper_first, Document, Endpoint, Model};
+use crate::api::session::Session;
 use crate::output::OutputFiles;
 use crate::ports::LogLevel;
-use crate::session::Session;
 use serde_json::Value;
 
 /// Where templates go.
@@ -425,7 +425,7 @@ pub async fn create(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openapi::Document;
+    use crate::api::openapi::Document;
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -52,18 +52,6 @@ pub(crate) fn unix_seconds(
     )
 }
 
-/// Month number of an English three-letter abbreviation (`Jan` → 1).
-pub(crate) fn month_from_abbrev(s: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let lower = s.to_ascii_lowercase();
-    MONTHS
-        .iter()
-        .position(|m| *m == lower)
-        .and_then(|i| u32::try_from(i + 1).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,7 +67,5 @@ mod tests {
         assert_eq!(unix_seconds(2023, 2, 29, 0, 0, 0), None);
         assert_eq!(unix_seconds(2023, 13, 1, 0, 0, 0), None);
         assert_eq!(unix_seconds(1969, 12, 31, 23, 59, 59), Some(-1));
-        assert_eq!(month_from_abbrev("Nov"), Some(11));
-        assert_eq!(month_from_abbrev("Foo"), None);
     }
 }

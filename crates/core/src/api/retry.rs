@@ -9,7 +9,6 @@
 
 use std::time::Duration;
 
-use crate::civil;
 use crate::config::Connection;
 
 /// Wait before the first retry (before jitter).
@@ -136,66 +135,11 @@ pub fn parse_retry_after(value: &str, now_unix_secs: i64) -> Option<Duration> {
     ))
 }
 
-fn parse_clock(s: &str) -> Option<(u32, u32, u32)> {
-    let mut it = s.split(':');
-    let h = it.next()?.parse().ok()?;
-    let m = it.next()?.parse().ok()?;
-    let sec = it.next()?.parse().ok()?;
-    if it.next().is_some() {
-        return None;
-    }
-    Some((h, m, sec))
-}
-
-/// Unix seconds of an HTTP date (all three RFC 9110 forms).
+/// Unix seconds of an HTTP date (all three RFC 9110 forms), by the `httpdate` crate.
 pub fn parse_http_date(value: &str) -> Option<i64> {
-    let mut tokens: Vec<&str> = value.split([' ', ',']).filter(|t| !t.is_empty()).collect();
-    // drop the weekday
-    if tokens.first().is_some_and(|t| {
-        t.chars().all(|c| c.is_ascii_alphabetic()) && civil::month_from_abbrev(t).is_none()
-    }) {
-        tokens.remove(0);
-    }
-    if tokens
-        .last()
-        .is_some_and(|t| t.eq_ignore_ascii_case("GMT") || t.eq_ignore_ascii_case("UTC"))
-    {
-        tokens.pop();
-    }
-    let (year, month, day, clock) = match tokens.as_slice() {
-        // RFC 850: 06-Nov-94 08:49:37
-        [date, clock] if date.contains('-') => {
-            let mut p = date.split('-');
-            let day: u32 = p.next()?.parse().ok()?;
-            let month = civil::month_from_abbrev(p.next()?)?;
-            let yy: i64 = p.next()?.parse().ok()?;
-            let year = if yy >= 100 {
-                yy
-            } else if yy < 70 {
-                2000 + yy
-            } else {
-                1900 + yy
-            };
-            (year, month, day, *clock)
-        }
-        // asctime: Nov 6 08:49:37 1994
-        [month, day, clock, year] if civil::month_from_abbrev(month).is_some() => (
-            year.parse().ok()?,
-            civil::month_from_abbrev(month)?,
-            day.parse().ok()?,
-            *clock,
-        ),
-        // IMF-fixdate: 06 Nov 1994 08:49:37
-        [day, month, year, clock] => (
-            year.parse().ok()?,
-            civil::month_from_abbrev(month)?,
-            day.parse().ok()?,
-            *clock,
-        ),
-        _ => return None,
-    };
-    let (h, m, s) = parse_clock(clock)?;
-    civil::unix_seconds(year, month, day, h, m, s)
+    let at = httpdate::parse_http_date(value).ok()?;
+    let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
 }
 
 #[cfg(test)]

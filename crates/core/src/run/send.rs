@@ -3,13 +3,13 @@
 //! between them); a level starts when everything of the previous level is finished, retries
 //! included. Outcomes go to the state store as they arrive.
 
-use crate::api_errors::error_messages;
-use crate::datafiles::LineSplitter;
-use crate::hashing::{decide, is_success, payload_hash_hex, Decision, LastOutcome, ResendCriteria};
-use crate::lines::file_lines;
+use crate::api::errors::error_messages;
+use crate::api::session::{Session, SessionError};
+use crate::data::lines::file_lines;
+use crate::data::lines::LineSplitter;
 use crate::ports::{DataFile, DataSource, Event, LogLevel, Method, PayloadState, StateStore};
 use crate::results::{FailureKind, RunResults};
-use crate::session::{Session, SessionError};
+use crate::state::{decide, is_success, payload_hash_hex, Decision, LastOutcome, ResendCriteria};
 use futures::stream::StreamExt;
 use std::collections::HashMap;
 
@@ -27,9 +27,9 @@ pub struct EndpointPlan {
 /// The `selected` endpoints that have data files in `discovery`, with their files, by dependency
 /// level; `file_name` turns a path relative to the data folder into the name a face reads it by.
 pub fn plan_levels(
-    deps: &crate::dependencies::Dependencies,
+    deps: &crate::api::dependencies::Dependencies,
     selected: &[String],
-    discovery: &crate::datafiles::Discovery,
+    discovery: &crate::data::files::Discovery,
     file_name: impl Fn(&str) -> String,
 ) -> Vec<Vec<EndpointPlan>> {
     let with_data = discovery.endpoints_with_data(selected);

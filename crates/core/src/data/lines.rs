@@ -1,173 +1,14 @@
-//! Data files as pure logic: which files in `data_dir` belong to which endpoint (from a
-//! listing the caller makes), and the lines of a JSONL file (from its bytes).
-//!
-//! Discovery: `{endpoint}.jsonl|.ndjson|.json` at the top of `data_dir` and
-//! `{endpoint}/*.jsonl|.ndjson|.json` one folder down, names matched case-insensitively.
-//! Lines: 1-based numbers, split on `\n`, `\r\n` or `\r` (as Python's text mode does), a UTF-8
-//! BOM ignored, blank lines skipped (but counted), invalid UTF-8 an error for that line.
+//! The lines of JSONL data files: 1-based numbers, split on `\n`, `\r\n` or `\r` (as Python's
+//! text mode does), a UTF-8 BOM ignored, blank lines skipped (but counted), invalid UTF-8 an error
+//! for that line only; from a whole file's bytes ([`jsonl_lines`]), from chunks
+//! ([`LineSplitter`]), and the lines of several files as one stream read chunk by chunk, never a
+//! whole file in memory ([`file_lines`]).
 
-use crate::hashing::python_strip;
-
-/// File extensions of data files (matched case-insensitively).
-pub const DATA_FILE_EXTENSIONS: [&str; 3] = ["jsonl", "ndjson", "json"];
-
-/// A data file and the endpoint it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataFile {
-    pub endpoint: String,
-    /// Path relative to `data_dir`, with `/` separators (as listed, normalised).
-    pub path: String,
-}
-
-/// Why a file that looks like data maps to no endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unmatched {
-    /// `studnets.jsonl`, or `studnets/a.jsonl`: no endpoint of that name.
-    UnknownEndpoint { path: String, name: String },
-    /// `students/2024/a.jsonl`: only one folder level is searched.
-    TooDeep { path: String },
-}
-
-impl Unmatched {
-    pub fn path(&self) -> &str {
-        match self {
-            Unmatched::UnknownEndpoint { path, .. } | Unmatched::TooDeep { path } => path,
-        }
-    }
-}
-
-impl std::fmt::Display for Unmatched {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Unmatched::UnknownEndpoint { path, name } => {
-                write!(f, "{path}: {name:?} is not an endpoint of the API; file ignored")
-            }
-            Unmatched::TooDeep { path } => write!(
-                f,
-                "{path}: data files are read from data_dir and one folder below it only; file ignored"
-            ),
-        }
-    }
-}
-
-/// The data files found for the known endpoints.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Discovery {
-    /// In the order of the endpoints given to [`discover`], then by path.
-    files: Vec<DataFile>,
-    unmatched: Vec<Unmatched>,
-}
-
-impl Discovery {
-    /// Every data file, endpoint by endpoint (in the endpoints' order), each endpoint's files
-    /// sorted by path.
-    pub fn files(&self) -> &[DataFile] {
-        &self.files
-    }
-
-    /// The files of one endpoint, sorted by path.
-    pub fn files_for<'a>(&'a self, endpoint: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.files
-            .iter()
-            .filter(move |f| f.endpoint == endpoint)
-            .map(|f| f.path.as_str())
-    }
-
-    /// The `selected` endpoints (in their order) that have at least one data file.
-    pub fn endpoints_with_data<S: AsRef<str>>(&self, selected: &[S]) -> Vec<String> {
-        selected
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|e| self.files.iter().any(|f| f.endpoint == *e))
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// Files with a data extension that map to no endpoint (worth a warning).
-    pub fn unmatched(&self) -> &[Unmatched] {
-        &self.unmatched
-    }
-}
-
-fn data_stem(file_name: &str) -> Option<&str> {
-    let (stem, ext) = file_name.rsplit_once('.')?;
-    DATA_FILE_EXTENSIONS
-        .iter()
-        .any(|e| e.eq_ignore_ascii_case(ext))
-        .then_some(stem)
-}
-
-fn normalise(path: &str) -> String {
-    let p = path.replace('\\', "/");
-    let parts: Vec<&str> = p
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
-    parts.join("/")
-}
-
-/// Maps a listing of file paths (relative to `data_dir`, any depth; folders need not be
-/// listed) to the `endpoints`. Hidden files and folders (starting with `.`) are ignored, as
-/// are files without a data extension. Each distinct file appears once.
-pub fn discover<P: AsRef<str>, E: AsRef<str>>(listing: &[P], endpoints: &[E]) -> Discovery {
-    let find = |name: &str| -> Option<usize> {
-        endpoints
-            .iter()
-            .position(|e| e.as_ref() == name)
-            .or_else(|| {
-                endpoints
-                    .iter()
-                    .position(|e| e.as_ref().eq_ignore_ascii_case(name))
-            })
-    };
-    let mut paths: Vec<String> = listing.iter().map(|p| normalise(p.as_ref())).collect();
-    paths.sort();
-    paths.dedup();
-
-    let mut found: Vec<(usize, String)> = Vec::new();
-    let mut unmatched = Vec::new();
-    for path in paths {
-        let parts: Vec<&str> = path.split('/').collect();
-        if parts.is_empty() || parts.iter().any(|p| p.starts_with('.')) {
-            continue;
-        }
-        let Some(file_name) = parts.last() else {
-            continue;
-        };
-        let Some(stem) = data_stem(file_name) else {
-            continue;
-        };
-        match parts.len() {
-            1 => match find(stem) {
-                Some(i) => found.push((i, path.clone())),
-                None => unmatched.push(Unmatched::UnknownEndpoint {
-                    name: stem.to_string(),
-                    path: path.clone(),
-                }),
-            },
-            2 => match find(parts[0]) {
-                Some(i) => found.push((i, path.clone())),
-                None => unmatched.push(Unmatched::UnknownEndpoint {
-                    name: parts[0].to_string(),
-                    path: path.clone(),
-                }),
-            },
-            _ => unmatched.push(Unmatched::TooDeep { path: path.clone() }),
-        }
-    }
-    // by endpoint order, then path (paths are already sorted, and the sort is stable)
-    found.sort_by_key(|(i, _)| *i);
-    Discovery {
-        files: found
-            .into_iter()
-            .map(|(i, path)| DataFile {
-                endpoint: endpoints[i].as_ref().to_string(),
-                path,
-            })
-            .collect(),
-        unmatched,
-    }
-}
+use crate::ports::{ChunkReader, DataFile, DataSource};
+use crate::pycompat::strip as python_strip;
+use futures::stream::{self, LocalBoxStream, StreamExt};
+use std::collections::VecDeque;
+use std::rc::Rc;
 
 /// A line that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -372,95 +213,179 @@ impl LineSplitter {
     }
 }
 
+/// A line of a data file.
+#[derive(Debug, Clone)]
+pub struct FileLine {
+    /// Index of the file's endpoint (as given to [`file_lines`]).
+    pub ep: usize,
+    /// The file's name (as in results and messages).
+    pub file: Rc<str>,
+    pub line: OwnedLine,
+}
+
+/// A file that could not be opened or read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot read {file}: {reason}")]
+pub struct ReadError {
+    pub file: String,
+    pub reason: String,
+}
+
+type Current<'x> = (usize, Rc<str>, Box<dyn ChunkReader + 'x>, LineSplitter);
+
+struct Reader<'x> {
+    source: &'x dyn DataSource,
+    files: VecDeque<(usize, DataFile)>,
+    current: Option<Current<'x>>,
+    pending: VecDeque<FileLine>,
+}
+
+impl<'x> Reader<'x> {
+    async fn next(&mut self) -> Option<Result<FileLine, ReadError>> {
+        loop {
+            if let Some(line) = self.pending.pop_front() {
+                return Some(Ok(line));
+            }
+            if self.current.is_none() {
+                let (ep, file) = self.files.pop_front()?;
+                match self.source.read(&file).await {
+                    Ok(reader) => {
+                        self.current = Some((
+                            ep,
+                            Rc::from(file.name.as_str()),
+                            reader,
+                            LineSplitter::new(),
+                        ))
+                    }
+                    Err(reason) => {
+                        return Some(Err(ReadError {
+                            file: file.name,
+                            reason,
+                        }))
+                    }
+                }
+            }
+            let (ep, name, reader, splitter) = self.current.as_mut().expect("opened above");
+            let (lines, done) = match reader.next_chunk().await {
+                Ok(Some(chunk)) => (splitter.push(&chunk), false),
+                Ok(None) => (splitter.finish(), true),
+                Err(reason) => {
+                    let file = name.to_string();
+                    self.current = None;
+                    return Some(Err(ReadError { file, reason }));
+                }
+            };
+            for line in lines {
+                self.pending.push_back(FileLine {
+                    ep: *ep,
+                    file: name.clone(),
+                    line,
+                });
+            }
+            if done {
+                self.current = None;
+            }
+        }
+    }
+}
+
+/// The non-blank lines of `files` (endpoint index, file), file after file.
+pub fn file_lines<'x>(
+    source: &'x dyn DataSource,
+    files: Vec<(usize, DataFile)>,
+) -> LocalBoxStream<'x, Result<FileLine, ReadError>> {
+    let reader = Reader {
+        source,
+        files: files.into(),
+        current: None,
+        pending: VecDeque::new(),
+    };
+    stream::unfold(reader, |mut r| async move {
+        r.next().await.map(|item| (item, r))
+    })
+    .boxed_local()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::LocalFuture;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn endpoints() -> Vec<String> {
-        [
-            "schools",
-            "students",
-            "studentSchoolAssociations",
-            "gradeLevelDescriptors",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    struct Mem(Vec<(&'static str, &'static [u8])>);
+    struct Chunks(Vec<Vec<u8>>);
+    impl ChunkReader for Chunks {
+        fn next_chunk(&mut self) -> LocalFuture<'_, Result<Option<Vec<u8>>, String>> {
+            let c = if self.0.is_empty() {
+                None
+            } else {
+                Some(self.0.remove(0))
+            };
+            Box::pin(std::future::ready(Ok(c)))
+        }
+    }
+    impl DataSource for Mem {
+        fn read(
+            &self,
+            file: &DataFile,
+        ) -> LocalFuture<'_, Result<Box<dyn ChunkReader + '_>, String>> {
+            let found = self.0.iter().find(|(n, _)| *n == file.name).map(|(_, b)| {
+                // two-byte chunks: lines cross chunk boundaries
+                Box::new(Chunks(b.chunks(2).map(<[u8]>::to_vec).collect())) as Box<dyn ChunkReader>
+            });
+            Box::pin(std::future::ready(
+                found.ok_or_else(|| "no such file".to_string()),
+            ))
+        }
     }
 
     #[test]
-    fn discovery() {
-        let listing = [
-            "students.jsonl",
-            "Schools.NDJSON",
-            "studentSchoolAssociations/2024.jsonl",
-            "studentschoolassociations/2023.json",
-            "./studentSchoolAssociations/2024.jsonl",
-            "STUDENTS/extra.ndjson",
-            "studnets.jsonl",
-            "staff/a.jsonl",
-            "students/deep/a.jsonl",
-            "README.md",
-            ".hidden.jsonl",
-            "students/._students.jsonl",
-            "students.jsonl.bak",
-            "gradeLevelDescriptors.json",
-        ];
-        let d = discover(&listing, &endpoints());
-        let files: Vec<(&str, &str)> = d
-            .files()
+    fn lines_of_several_files_in_order() {
+        let src = Mem(vec![("a", b"{\"x\":1}\n\n{\"x\":2}"), ("b", b"{}\r\n")]);
+        let f = |n: &str| DataFile {
+            endpoint: "e".into(),
+            name: n.into(),
+        };
+        let lines: Vec<_> = run(file_lines(
+            &src,
+            vec![(0, f("a")), (1, f("b")), (1, f("missing"))],
+        )
+        .collect::<Vec<_>>());
+        let ok: Vec<(usize, String, u64, String)> = lines
             .iter()
-            .map(|f| (f.endpoint.as_str(), f.path.as_str()))
+            .filter_map(|l| l.as_ref().ok())
+            .map(|l| {
+                (
+                    l.ep,
+                    l.file.to_string(),
+                    l.line.number,
+                    l.line.text.clone().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(
-            files,
+            ok,
             vec![
-                ("schools", "Schools.NDJSON"),
-                ("students", "STUDENTS/extra.ndjson"),
-                ("students", "students.jsonl"),
-                (
-                    "studentSchoolAssociations",
-                    "studentSchoolAssociations/2024.jsonl"
-                ),
-                (
-                    "studentSchoolAssociations",
-                    "studentschoolassociations/2023.json"
-                ),
-                ("gradeLevelDescriptors", "gradeLevelDescriptors.json"),
+                (0, "a".into(), 1, "{\"x\":1}".into()),
+                (0, "a".into(), 3, "{\"x\":2}".into()),
+                (1, "b".into(), 1, "{}".into()),
             ]
         );
         assert_eq!(
-            d.files_for("students").collect::<Vec<_>>(),
-            vec!["STUDENTS/extra.ndjson", "students.jsonl"]
+            lines.last().unwrap().as_ref().unwrap_err().file,
+            "missing".to_string()
         );
-        assert_eq!(
-            d.endpoints_with_data(&["gradeLevelDescriptors", "students", "staff"]),
-            vec!["gradeLevelDescriptors", "students"]
-        );
-        let unmatched: Vec<String> = d.unmatched().iter().map(|u| u.to_string()).collect();
-        assert_eq!(
-            unmatched,
-            vec![
-                "staff/a.jsonl: \"staff\" is not an endpoint of the API; file ignored",
-                "students/deep/a.jsonl: data files are read from data_dir and one folder below it only; file ignored",
-                "studnets.jsonl: \"studnets\" is not an endpoint of the API; file ignored",
-            ]
-        );
-    }
-
-    #[test]
-    fn windows_separators_and_exact_case_preferred() {
-        let eps = ["ab", "AB"];
-        let d = discover(&["AB.jsonl", "x\\..\\ab.jsonl", "ab\\1.json"], &eps);
-        let files: Vec<(&str, &str)> = d
-            .files()
-            .iter()
-            .map(|f| (f.endpoint.as_str(), f.path.as_str()))
-            .collect();
-        assert_eq!(files[0], ("ab", "ab/1.json"));
-        assert!(files.contains(&("AB", "AB.jsonl")));
     }
 
     fn collect(bytes: &[u8]) -> Vec<(u64, Result<String, LineError>)> {

@@ -2,9 +2,9 @@
 //! `GET {resource}?limit=0&totalCount=true`, `pool_size` endpoints at a time. Also the building
 //! block of `fetch` (page planning) and `truncate` (paging through all ids).
 
-use crate::api_errors::linearize;
+use crate::api::errors::linearize;
+use crate::api::session::{url_encode, Session, SessionError};
 use crate::ports::{LogLevel, Method};
-use crate::session::{url_encode, Session, SessionError};
 use futures::stream::{self, StreamExt};
 
 /// Why an endpoint could not be counted. The text is the Python tool's cell of the count table.

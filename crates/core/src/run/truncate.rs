@@ -4,12 +4,12 @@
 //! truncated endpoint is cleared (its payloads are not in the API any more, so a later `send`
 //! sends them again).
 
-use crate::api_errors::error_messages;
-use crate::fetch::{fetch_all, MAX_PAGE_SIZE};
-use crate::hashing::is_success;
+use crate::api::errors::error_messages;
+use crate::api::session::{Session, SessionError};
 use crate::ports::{Event, LogLevel, Method, StateStore};
 use crate::results::{FailureKind, RunResults};
-use crate::session::{Session, SessionError};
+use crate::run::fetch::{fetch_all, MAX_PAGE_SIZE};
+use crate::state::is_success;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use std::collections::BTreeMap;

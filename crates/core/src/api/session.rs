@@ -2,13 +2,13 @@
 //! refreshed once on 401 and shortly before it expires), the dependency order, the OpenAPI
 //! documents, and requests with retries.
 
+use crate::api::dependencies::Dependencies;
+use crate::api::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
 use crate::config::Config;
-use crate::dependencies::Dependencies;
 use crate::ports::{
     Cache, Clock, Event, EventSink, Http, HttpRequest, HttpResponse, LogLevel, Method,
     TransportError,
 };
-use crate::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -182,7 +182,7 @@ impl<'a> Session<'a> {
                 url: api.base_url.clone(),
                 reason: format!(
                     "{}; is edfi_api.base_url the root of an Ed-Fi API?",
-                    crate::api_errors::not_json_reason(&resp.body, &e)
+                    crate::api::errors::not_json_reason(&resp.body, &e)
                 ),
             })?;
         let pick = |configured: &Option<String>, key: &str| -> Result<String, SessionError> {
@@ -239,7 +239,7 @@ impl<'a> Session<'a> {
         };
         if !(200..300).contains(&resp.status) {
             // one line, whatever the body (an HTML error page has many)
-            let snippet = crate::api_errors::body_excerpt(&resp.body, 75);
+            let snippet = crate::api::errors::body_excerpt(&resp.body, 75);
             return Err(SessionError::Unreachable {
                 url: url.to_string(),
                 reason: format!("status {}: {snippet}", resp.status),
@@ -314,7 +314,7 @@ impl<'a> Session<'a> {
                         format!(
                             "status {} ({})",
                             resp.status,
-                            crate::api_errors::body_excerpt(&resp.body, 75)
+                            crate::api::errors::body_excerpt(&resp.body, 75)
                         )
                     });
                 return Err(SessionError::Auth {
@@ -326,7 +326,7 @@ impl<'a> Session<'a> {
                 url: self.urls.oauth.clone(),
                 reason: format!(
                     "the token response is {}",
-                    crate::api_errors::not_json_reason(&resp.body, &e)
+                    crate::api::errors::not_json_reason(&resp.body, &e)
                 ),
             })?;
             let Some(value) = v.get("access_token").and_then(Value::as_str) else {
@@ -475,7 +475,7 @@ impl<'a> Session<'a> {
             return Err(SessionError::Metadata {
                 what: "dependencies".into(),
                 url: self.urls.dependencies.clone(),
-                reason: crate::api_errors::not_json_reason(&resp.body, &e),
+                reason: crate::api::errors::not_json_reason(&resp.body, &e),
             });
         }
         Dependencies::parse(&resp.body, &self.config.namespaces()).map_err(|e| {
@@ -492,22 +492,23 @@ impl<'a> Session<'a> {
     pub async fn model(
         &self,
         cache: Option<&dyn Cache>,
-    ) -> Result<crate::openapi::Model, SessionError> {
+    ) -> Result<crate::api::openapi::Model, SessionError> {
         let (resources, descriptors) = self.openapi_documents(cache).await?;
-        let parse = |what: &str, bytes: &[u8]| -> Result<crate::openapi::Document, SessionError> {
-            let value: Value =
-                serde_json::from_slice(bytes).map_err(|e| SessionError::Metadata {
+        let parse =
+            |what: &str, bytes: &[u8]| -> Result<crate::api::openapi::Document, SessionError> {
+                let value: Value =
+                    serde_json::from_slice(bytes).map_err(|e| SessionError::Metadata {
+                        what: format!("{what} Swagger"),
+                        url: self.urls.open_api_metadata.clone(),
+                        reason: crate::api::errors::not_json_reason(bytes, &e),
+                    })?;
+                crate::api::openapi::Document::new(value).map_err(|e| SessionError::Metadata {
                     what: format!("{what} Swagger"),
                     url: self.urls.open_api_metadata.clone(),
-                    reason: crate::api_errors::not_json_reason(bytes, &e),
-                })?;
-            crate::openapi::Document::new(value).map_err(|e| SessionError::Metadata {
-                what: format!("{what} Swagger"),
-                url: self.urls.open_api_metadata.clone(),
-                reason: e.to_string(),
-            })
-        };
-        Ok(crate::openapi::Model::new(vec![
+                    reason: e.to_string(),
+                })
+            };
+        Ok(crate::api::openapi::Model::new(vec![
             parse("resources", &resources)?,
             parse("descriptors", &descriptors)?,
         ]))
@@ -568,7 +569,7 @@ impl<'a> Session<'a> {
                     reason: format!("no {what} entry in the OpenAPI metadata list"),
                 });
             };
-            let key = format!("swagger-{what}-{}", crate::hashing::md5_hex(&url));
+            let key = format!("swagger-{what}-{}", crate::state::md5_hex(&url));
             if let Some(cache) = cache {
                 if let Some((bytes, age)) = cache.get(&key).await {
                     if age < MONTH {

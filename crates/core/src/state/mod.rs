@@ -13,18 +13,9 @@
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use crate::civil;
+use crate::pycompat::strip as python_strip;
 
-/// Whether `c` is whitespace for Python's `str.strip()` (Rust's `char::is_whitespace` plus
-/// the separators U+001C..U+001F).
-pub fn is_python_whitespace(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// Python `str.strip()` with no argument.
-pub fn python_strip(s: &str) -> &str {
-    s.trim_matches(is_python_whitespace)
-}
+mod civil;
 
 /// MD5 of the stripped line, as the Python tool keys its hashlog.
 pub fn payload_hash(line: &str) -> [u8; 16] {

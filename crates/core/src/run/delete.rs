@@ -8,18 +8,18 @@
 //! not found) leaves the state, so a later `send` sends it again. Which payloads: see
 //! [`decide_delete`].
 
-use crate::api_errors::error_messages;
-use crate::count::query_url;
-use crate::fetch::{fetch_all, MAX_PAGE_SIZE};
-use crate::hashing::{
-    decide_delete, is_success, payload_hash_hex, Decision, LastOutcome, ResendCriteria,
-};
-use crate::lines::{file_lines, ReadError};
-use crate::openapi::{canonical_scalar, Endpoint, IdentityPart, Model};
+use crate::api::errors::error_messages;
+use crate::api::openapi::{canonical_scalar, Endpoint, IdentityPart, Model};
+use crate::api::session::{Session, SessionError};
+use crate::data::lines::{file_lines, ReadError};
 use crate::ports::{DataSource, Event, LogLevel, Method, StateStore};
 use crate::results::{FailureKind, RunResults};
-use crate::send::{count_lines, EndpointPlan, RunError};
-use crate::session::{Session, SessionError};
+use crate::run::count::query_url;
+use crate::run::fetch::{fetch_all, MAX_PAGE_SIZE};
+use crate::run::send::{count_lines, EndpointPlan, RunError};
+use crate::state::{
+    decide_delete, is_success, payload_hash_hex, Decision, LastOutcome, ResendCriteria,
+};
 use futures::stream::StreamExt;
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -633,7 +633,7 @@ mod tests {
                 "link": {"type": "object", "properties": {"rel": {"type": "string"}, "href": {"type": "string"}}}
             }}
         });
-        Model::new(vec![crate::openapi::Document::new(doc).unwrap()])
+        Model::new(vec![crate::api::openapi::Document::new(doc).unwrap()])
     }
 
     fn ssa(m: &Model) -> &Endpoint {

@@ -6,6 +6,17 @@
 use serde_json::{Number, Value};
 use std::fmt::Write;
 
+/// Whether `c` is whitespace for Python's `str.strip()` (Rust's `char::is_whitespace` plus
+/// the separators U+001C..U+001F).
+pub fn is_whitespace(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python `str.strip()` with no argument.
+pub fn strip(s: &str) -> &str {
+    s.trim_matches(is_whitespace)
+}
+
 /// Python `repr()` of a float: the shortest round-trip digits, positional for decimal exponents
 /// in [-4, 16), else scientific with a sign and at least two exponent digits; `1.0`, `1e+16`.
 pub fn float_repr(f: f64) -> String {

@@ -28,7 +28,7 @@ pub fn linearize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_space = false;
     for c in s.chars() {
-        if crate::hashing::is_python_whitespace(c) {
+        if crate::pycompat::is_whitespace(c) {
             in_space = true;
             continue;
         }

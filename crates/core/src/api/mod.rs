@@ -1,0 +1,8 @@
+//! Talking to an Ed-Fi API: the session (discovery, OAuth, requests with retries), the retry
+//! policy, the API's error bodies, its OpenAPI model and its dependency order.
+
+pub mod dependencies;
+pub mod errors;
+pub mod openapi;
+pub mod retry;
+pub mod session;
