@@ -15,16 +15,6 @@ pub struct Console {
     plain: RefCell<HashMap<String, (u64, Instant)>>,
 }
 
-pub fn level_name(level: LogLevel) -> &'static str {
-    match level {
-        LogLevel::Debug => "DEBUG",
-        LogLevel::Info => "INFO",
-        LogLevel::Warning => "WARNING",
-        LogLevel::Error => "ERROR",
-        LogLevel::Critical => "CRITICAL",
-    }
-}
-
 impl Console {
     pub fn new(progress_bars: bool) -> Console {
         let tty = std::io::stderr().is_terminal();
@@ -46,7 +36,7 @@ impl Console {
             return;
         }
         let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f");
-        let line = format!("{now} - lightbeam - {} - {message}", level_name(level));
+        let line = format!("{now} - lightbeam - {} - {message}", level.as_str());
         match &self.multi {
             Some(m) => {
                 let _ = m.println(line);

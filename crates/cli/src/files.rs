@@ -5,20 +5,21 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use lightbeam_core::ports::{ChunkReader, DataFile, DataSource, LocalFuture};
+use lightbeam_core::ports::{ChunkReader, DataFile, DataSource, LocalFuture, SourceError};
 
 /// The size of the chunks a data file is read in.
 pub const CHUNK_SIZE: usize = 256 * 1024;
 
-/// Reads data files from disk; a file's `name` is a path relative to `data_dir`, or absolute.
+/// The data files of a `data_dir` (as the config gives it): files are read by their path
+/// relative to it, and named as the Python tool names them (`{data_dir}/{path}`).
 #[derive(Debug, Clone)]
 pub struct FsDataSource {
-    data_dir: PathBuf,
+    data_dir: String,
     chunk_size: usize,
 }
 
 impl FsDataSource {
-    pub fn new(data_dir: impl Into<PathBuf>) -> FsDataSource {
+    pub fn new(data_dir: impl Into<String>) -> FsDataSource {
         FsDataSource {
             data_dir: data_dir.into(),
             chunk_size: CHUNK_SIZE,
@@ -32,24 +33,29 @@ impl FsDataSource {
     }
 
     pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+        Path::new(&self.data_dir)
     }
 
-    /// Where the file named `name` is.
-    pub fn path_of(&self, name: &str) -> PathBuf {
-        // `join` keeps an absolute `name` as it is.
-        self.data_dir.join(name)
+    /// Where the file at `path` (relative to `data_dir`, or absolute) is.
+    pub fn path_of(&self, path: &str) -> PathBuf {
+        // `join` keeps an absolute `path` as it is.
+        self.data_dir().join(path)
     }
 
-    /// Opens a data file; errors name the file.
-    pub fn open(&self, name: &str) -> Result<FsChunkReader, String> {
-        let path = self.path_of(name);
+    /// Opens a data file; errors name the file as `name`.
+    pub fn open(&self, path: &str, name: &str) -> Result<FsChunkReader, SourceError> {
+        let path = self.path_of(path);
         match fs::metadata(&path) {
-            Ok(m) if m.is_dir() => return Err(format!("{name}: is a directory, not a data file")),
+            Ok(m) if m.is_dir() => {
+                return Err(SourceError(format!(
+                    "{name}: is a directory, not a data file"
+                )))
+            }
             Ok(_) => {}
-            Err(e) => return Err(format!("{name}: cannot read: {e}")),
+            Err(e) => return Err(SourceError(format!("{name}: cannot read: {e}"))),
         }
-        let file = fs::File::open(&path).map_err(|e| format!("{name}: cannot read: {e}"))?;
+        let file =
+            fs::File::open(&path).map_err(|e| SourceError(format!("{name}: cannot read: {e}")))?;
         Ok(FsChunkReader {
             file,
             name: name.to_string(),
@@ -60,9 +66,30 @@ impl FsDataSource {
 }
 
 impl DataSource for FsDataSource {
-    fn read(&self, file: &DataFile) -> LocalFuture<'_, Result<Box<dyn ChunkReader + '_>, String>> {
+    fn list(&self) -> LocalFuture<'_, Result<Vec<String>, SourceError>> {
+        let listing = list_data_dir(self.data_dir())
+            .map_err(|e| SourceError(format!("cannot read data_dir {}: {e}", self.data_dir)));
+        Box::pin(std::future::ready(listing))
+    }
+
+    fn display_name(&self, path: &str) -> String {
+        if self.data_dir.ends_with('/') {
+            format!("{}{path}", self.data_dir)
+        } else {
+            format!("{}/{path}", self.data_dir)
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("`data_dir` {}", self.data_dir)
+    }
+
+    fn read(
+        &self,
+        file: &DataFile,
+    ) -> LocalFuture<'_, Result<Box<dyn ChunkReader + '_>, SourceError>> {
         let reader = self
-            .open(&file.name)
+            .open(&file.path, &file.name)
             .map(|r| Box::new(r) as Box<dyn ChunkReader>);
         Box::pin(std::future::ready(reader))
     }
@@ -79,7 +106,7 @@ pub struct FsChunkReader {
 
 impl FsChunkReader {
     /// The next chunk, `None` at the end of the file.
-    pub fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, String> {
+    pub fn read_chunk(&mut self) -> Result<Option<Vec<u8>>, SourceError> {
         if self.done {
             return Ok(None);
         }
@@ -93,7 +120,7 @@ impl FsChunkReader {
                 }
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("{}: cannot read: {e}", self.name)),
+                Err(e) => return Err(SourceError(format!("{}: cannot read: {e}", self.name))),
             }
         }
         if filled == 0 {
@@ -105,7 +132,7 @@ impl FsChunkReader {
 }
 
 impl ChunkReader for FsChunkReader {
-    fn next_chunk(&mut self) -> LocalFuture<'_, Result<Option<Vec<u8>>, String>> {
+    fn next_chunk(&mut self) -> LocalFuture<'_, Result<Option<Vec<u8>>, SourceError>> {
         Box::pin(std::future::ready(self.read_chunk()))
     }
 }
@@ -146,18 +173,19 @@ mod tests {
     use super::*;
     use futures::executor::block_on;
 
-    fn read_all(source: &FsDataSource, name: &str) -> Result<Vec<Vec<u8>>, String> {
+    fn read_all(source: &FsDataSource, path: &str) -> Result<Vec<Vec<u8>>, String> {
         block_on(async {
             let file = DataFile {
                 endpoint: "students".into(),
-                name: name.into(),
+                path: path.into(),
+                name: path.into(),
             };
-            let mut reader = source.read(&file).await?;
+            let mut reader = source.read(&file).await.map_err(|e| e.0)?;
             let mut chunks = Vec::new();
-            while let Some(chunk) = reader.next_chunk().await? {
+            while let Some(chunk) = reader.next_chunk().await.map_err(|e| e.0)? {
                 chunks.push(chunk);
             }
-            assert_eq!(reader.next_chunk().await?, None);
+            assert_eq!(reader.next_chunk().await.map_err(|e| e.0)?, None);
             Ok(chunks)
         })
     }
@@ -167,7 +195,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let content: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
         fs::write(dir.path().join("students.jsonl"), &content).unwrap();
-        let source = FsDataSource::new(dir.path());
+        let source = FsDataSource::new(dir.path().display().to_string());
         let chunks = read_all(&source, "students.jsonl").unwrap();
         assert_eq!(chunks.len(), 4); // 3 × 256 KiB + the rest
         assert!(chunks[..3].iter().all(|c| c.len() == CHUNK_SIZE));
@@ -189,7 +217,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("empty.jsonl"), b"").unwrap();
         fs::create_dir(dir.path().join("folder")).unwrap();
-        let source = FsDataSource::new(dir.path());
+        let source = FsDataSource::new(dir.path().display().to_string());
         assert_eq!(
             read_all(&source, "empty.jsonl").unwrap(),
             Vec::<Vec<u8>>::new()
@@ -228,6 +256,17 @@ mod tests {
             expected.insert(1, "linked.jsonl");
         }
         assert_eq!(list_data_dir(d).unwrap(), expected);
+        let source = FsDataSource::new(format!("{}/", d.display()));
+        assert_eq!(block_on(source.list()).unwrap(), expected);
+        assert_eq!(
+            source.display_name("students.jsonl"),
+            format!("{}/students.jsonl", d.display())
+        );
+        assert_eq!(
+            FsDataSource::new("./data").display_name("a/b.jsonl"),
+            "./data/a/b.jsonl"
+        );
+        assert_eq!(FsDataSource::new("./data").describe(), "`data_dir` ./data");
 
         let err = list_data_dir(&d.join("nope")).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);

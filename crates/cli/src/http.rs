@@ -9,7 +9,7 @@ pub struct ReqwestHttp {
 }
 
 impl ReqwestHttp {
-    pub fn new(pool_size: usize, verify_ssl: bool) -> anyhow::Result<Self> {
+    pub fn new(pool_size: usize, verify_ssl: bool) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(pool_size.max(1) * 2)
             .tcp_nodelay(true)

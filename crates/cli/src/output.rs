@@ -1,8 +1,7 @@
 //! The engine's output port on disk: `fetch` writes `{data_dir}/{endpoint}.jsonl`, `create`
 //! writes `earthmover.yml` and `templates/` in the working directory.
 
-use lightbeam_core::output::{OutputFiles, OutputWriter};
-use lightbeam_core::ports::LocalFuture;
+use lightbeam_core::ports::{LocalFuture, OutputError, OutputFiles, OutputWriter};
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -23,16 +22,16 @@ impl FsOutput {
         self.root.join(path)
     }
 
-    fn open(&self, path: &str) -> Result<FsWriter, String> {
+    fn open(&self, path: &str) -> Result<FsWriter, OutputError> {
         let target = self.path_of(path);
         if let Some(parent) = target.parent() {
             if !parent.as_os_str().is_empty() {
                 fs::create_dir_all(parent)
-                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                    .map_err(|e| OutputError(format!("cannot create {}: {e}", parent.display())))?;
             }
         }
         let file = fs::File::create(&target)
-            .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+            .map_err(|e| OutputError(format!("cannot create {}: {e}", target.display())))?;
         Ok(FsWriter {
             path: target,
             out: Some(BufWriter::with_capacity(256 * 1024, file)),
@@ -47,59 +46,65 @@ pub struct FsWriter {
 }
 
 impl FsWriter {
-    fn write_now(&mut self, bytes: &[u8]) -> Result<(), String> {
+    fn write_now(&mut self, bytes: &[u8]) -> Result<(), OutputError> {
         let path = &self.path;
         match &mut self.out {
             Some(out) => out
                 .write_all(bytes)
-                .map_err(|e| format!("{}: {e}", path.display())),
-            None => Err(format!("{}: already closed", path.display())),
+                .map_err(|e| OutputError(format!("{}: {e}", path.display()))),
+            None => Err(OutputError(format!("{}: already closed", path.display()))),
         }
     }
 
-    fn finish_now(&mut self) -> Result<(), String> {
+    fn finish_now(&mut self) -> Result<(), OutputError> {
         let Some(out) = self.out.take() else {
             return Ok(());
         };
         let file = out
             .into_inner()
-            .map_err(|e| format!("{}: {}", self.path.display(), e.error()))?;
+            .map_err(|e| OutputError(format!("{}: {}", self.path.display(), e.error())))?;
         file.sync_all()
-            .map_err(|e| format!("{}: {e}", self.path.display()))
+            .map_err(|e| OutputError(format!("{}: {e}", self.path.display())))
     }
 }
 
 impl OutputWriter for FsWriter {
-    fn write(&mut self, bytes: &[u8]) -> LocalFuture<'_, Result<(), String>> {
+    fn write(&mut self, bytes: &[u8]) -> LocalFuture<'_, Result<(), OutputError>> {
         Box::pin(std::future::ready(self.write_now(bytes)))
     }
 
-    fn finish(&mut self) -> LocalFuture<'_, Result<(), String>> {
+    fn finish(&mut self) -> LocalFuture<'_, Result<(), OutputError>> {
         Box::pin(std::future::ready(self.finish_now()))
     }
 }
 
-fn exists(path: &Path) -> Result<bool, String> {
+fn exists(path: &Path) -> Result<bool, OutputError> {
     path.try_exists()
-        .map_err(|e| format!("cannot check {}: {e}", path.display()))
+        .map_err(|e| OutputError(format!("cannot check {}: {e}", path.display())))
 }
 
 impl OutputFiles for FsOutput {
-    fn exists(&self, path: &str) -> LocalFuture<'_, Result<bool, String>> {
+    fn exists(&self, path: &str) -> LocalFuture<'_, Result<bool, OutputError>> {
         Box::pin(std::future::ready(exists(&self.path_of(path))))
     }
 
-    fn read_text(&self, path: &str) -> LocalFuture<'_, Result<Option<String>, String>> {
+    fn read_text(&self, path: &str) -> LocalFuture<'_, Result<Option<String>, OutputError>> {
         let target = self.path_of(path);
         let text = match fs::read_to_string(&target) {
             Ok(t) => Ok(Some(t)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("cannot read {}: {e}", target.display())),
+            Err(e) => Err(OutputError(format!(
+                "cannot read {}: {e}",
+                target.display()
+            ))),
         };
         Box::pin(std::future::ready(text))
     }
 
-    fn create(&self, path: &str) -> LocalFuture<'_, Result<Box<dyn OutputWriter + '_>, String>> {
+    fn create(
+        &self,
+        path: &str,
+    ) -> LocalFuture<'_, Result<Box<dyn OutputWriter + '_>, OutputError>> {
         let w = self
             .open(path)
             .map(|w| Box::new(w) as Box<dyn OutputWriter>);

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use lightbeam_core::ports::{LocalFuture, PayloadState, StateStore, StoreError};
+use lightbeam_core::ports::{Digest, DigestMap, LocalFuture, PayloadState, StateStore, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// The database's file name inside `state_dir`.
@@ -194,7 +194,9 @@ impl SqliteState {
         self.shared.commit(&mut self.shared.conn())
     }
 
-    fn load_now(&self, endpoint: &str) -> Result<HashMap<String, PayloadState>, StoreError> {
+    /// The last outcome of every payload of `endpoint` (rows whose hash is not 32 hex digits,
+    /// which lightbeam never writes, are left out).
+    pub fn load_now(&self, endpoint: &str) -> Result<DigestMap<PayloadState>, StoreError> {
         let mut conn = self.shared.conn();
         self.shared.commit(&mut conn)?;
         let err = |e| self.shared.error("cannot read", e);
@@ -202,12 +204,14 @@ impl SqliteState {
             .prepare_cached("SELECT hash, timestamp, status FROM payload_state WHERE endpoint = ?1")
             .map_err(err)?;
         let mut rows = stmt.query([endpoint]).map_err(err)?;
-        let mut out = HashMap::new();
+        let mut out = DigestMap::default();
         while let Some(row) = rows.next().map_err(err)? {
             let hash: String = row.get(0).map_err(err)?;
             let timestamp: i64 = row.get(1).map_err(err)?;
             let status: u16 = row.get(2).map_err(err)?;
-            out.insert(hash, PayloadState { timestamp, status });
+            if let Some(digest) = Digest::from_hex(&hash) {
+                out.insert(digest, PayloadState { timestamp, status });
+            }
         }
         Ok(out)
     }
@@ -334,25 +338,27 @@ impl Drop for SqliteState {
 }
 
 impl StateStore for SqliteState {
-    fn load(
-        &self,
-        endpoint: &str,
-    ) -> LocalFuture<'_, Result<HashMap<String, PayloadState>, StoreError>> {
+    fn load(&self, endpoint: &str) -> LocalFuture<'_, Result<DigestMap<PayloadState>, StoreError>> {
         Box::pin(std::future::ready(self.load_now(endpoint)))
     }
 
-    fn record(&self, endpoint: &str, hash: &str, state: PayloadState) -> Result<(), StoreError> {
+    fn record(
+        &self,
+        endpoint: &str,
+        digest: Digest,
+        state: PayloadState,
+    ) -> Result<(), StoreError> {
         self.push(Op::Record {
             endpoint: endpoint.to_string(),
-            hash: hash.to_string(),
+            hash: digest.to_hex(),
             state,
         })
     }
 
-    fn remove(&self, endpoint: &str, hash: &str) -> Result<(), StoreError> {
+    fn remove(&self, endpoint: &str, digest: Digest) -> Result<(), StoreError> {
         self.push(Op::Remove {
             endpoint: endpoint.to_string(),
-            hash: hash.to_string(),
+            hash: digest.to_hex(),
         })
     }
 
@@ -799,6 +805,16 @@ mod tests {
     use super::*;
     use futures::executor::block_on;
 
+    /// A digest given in hex.
+    fn hex(text: &str) -> Digest {
+        Digest::from_hex(text).expect("32 hex digits")
+    }
+
+    /// The digest of a test payload.
+    fn d(payload: &str) -> Digest {
+        Digest::of_line(payload)
+    }
+
     fn ps(timestamp: i64, status: u16) -> PayloadState {
         PayloadState { timestamp, status }
     }
@@ -827,19 +843,19 @@ mod tests {
         let state_dir = dir.path().join("state");
         let store = SqliteState::open(&state_dir).unwrap();
         assert!(state_dir.join(DB_FILE_NAME).is_file());
-        store.record("students", "aa", ps(100, 201)).unwrap();
-        store.record("students", "bb", ps(101, 409)).unwrap();
-        store.record("students", "aa", ps(102, 200)).unwrap();
-        store.record("schools", "aa", ps(103, 200)).unwrap();
-        store.remove("students", "bb").unwrap();
+        store.record("students", d("aa"), ps(100, 201)).unwrap();
+        store.record("students", d("bb"), ps(101, 409)).unwrap();
+        store.record("students", d("aa"), ps(102, 200)).unwrap();
+        store.record("schools", d("aa"), ps(103, 200)).unwrap();
+        store.remove("students", d("bb")).unwrap();
         block_on(store.flush()).unwrap();
         drop(store);
 
         let store = SqliteState::open(&state_dir).unwrap();
         let students = block_on(store.load("students")).unwrap();
-        assert_eq!(students, HashMap::from([("aa".to_string(), ps(102, 200))]));
+        assert_eq!(students, DigestMap::from_iter([(d("aa"), ps(102, 200))]));
         let schools = block_on(store.load("schools")).unwrap();
-        assert_eq!(schools, HashMap::from([("aa".to_string(), ps(103, 200))]));
+        assert_eq!(schools, DigestMap::from_iter([(d("aa"), ps(103, 200))]));
         assert!(block_on(store.load("nothing")).unwrap().is_empty());
     }
 
@@ -847,7 +863,7 @@ mod tests {
     fn load_sees_buffered_writes() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteState::open_with(dir.path(), quiet()).unwrap();
-        store.record("students", "aa", ps(1, 201)).unwrap();
+        store.record("students", d("aa"), ps(1, 201)).unwrap();
         assert_eq!(block_on(store.load("students")).unwrap().len(), 1);
     }
 
@@ -857,7 +873,7 @@ mod tests {
         let store = SqliteState::open_with(dir.path(), quiet()).unwrap();
         for i in 0..10 {
             store
-                .record("students", &format!("h{i}"), ps(i, 201))
+                .record("students", d(&format!("h{i}")), ps(i, 201))
                 .unwrap();
         }
         assert_eq!(store.pending(), 10);
@@ -873,12 +889,12 @@ mod tests {
         let store = SqliteState::open_with(dir.path(), quiet()).unwrap();
         for i in 0..5_000 {
             store
-                .record("students", &format!("h{i}"), ps(i, 201))
+                .record("students", d(&format!("h{i}")), ps(i, 201))
                 .unwrap();
         }
         assert_eq!(store.pending(), 0);
         assert_eq!(committed(dir.path(), "students"), 5_000);
-        store.record("students", "one more", ps(1, 201)).unwrap();
+        store.record("students", d("one more"), ps(1, 201)).unwrap();
         assert_eq!(store.pending(), 1);
     }
 
@@ -890,10 +906,10 @@ mod tests {
             ..quiet()
         };
         let store = SqliteState::open_with(dir.path(), options).unwrap();
-        store.record("students", "a", ps(1, 201)).unwrap();
+        store.record("students", d("a"), ps(1, 201)).unwrap();
         assert_eq!(committed(dir.path(), "students"), 0);
         std::thread::sleep(Duration::from_millis(250));
-        store.record("students", "b", ps(1, 201)).unwrap();
+        store.record("students", d("b"), ps(1, 201)).unwrap();
         assert_eq!(committed(dir.path(), "students"), 2);
     }
 
@@ -903,7 +919,7 @@ mod tests {
     fn background_commit_without_further_calls() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteState::open(dir.path()).unwrap();
-        store.record("students", "a", ps(1, 201)).unwrap();
+        store.record("students", d("a"), ps(1, 201)).unwrap();
         assert_eq!(committed(dir.path(), "students"), 0);
         std::thread::sleep(Duration::from_millis(1_500));
         assert_eq!(committed(dir.path(), "students"), 1);
@@ -915,8 +931,8 @@ mod tests {
     fn drop_commits() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteState::open_with(dir.path(), quiet()).unwrap();
-        store.record("students", "a", ps(1, 201)).unwrap();
-        store.record("students", "b", ps(2, 500)).unwrap();
+        store.record("students", d("a"), ps(1, 201)).unwrap();
+        store.record("students", d("b"), ps(2, 500)).unwrap();
         drop(store);
         assert_eq!(committed(dir.path(), "students"), 2);
         let store = SqliteState::open(dir.path()).unwrap();
@@ -927,10 +943,10 @@ mod tests {
     fn clear_endpoint() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteState::open(dir.path()).unwrap();
-        store.record("students", "a", ps(1, 201)).unwrap();
+        store.record("students", d("a"), ps(1, 201)).unwrap();
         block_on(store.flush()).unwrap();
-        store.record("students", "b", ps(1, 201)).unwrap();
-        store.record("schools", "a", ps(1, 201)).unwrap();
+        store.record("students", d("b"), ps(1, 201)).unwrap();
+        store.record("schools", d("a"), ps(1, 201)).unwrap();
         block_on(store.clear_endpoint("students")).unwrap();
         assert!(block_on(store.load("students")).unwrap().is_empty());
         assert_eq!(block_on(store.load("schools")).unwrap().len(), 1);
@@ -956,7 +972,7 @@ mod tests {
                     for i in 0..20_000 {
                         let endpoint = if i % 2 == 0 { "students" } else { "schools" };
                         store
-                            .record(endpoint, &format!("t{t}-{i}"), ps(i, 201))
+                            .record(endpoint, d(&format!("t{t}-{i}")), ps(i, 201))
                             .unwrap();
                         if i % 3_000 == 0 {
                             // readers interleaved with the other thread's writes
@@ -995,7 +1011,7 @@ mod tests {
             store
                 .record(
                     "studentSchoolAssociations",
-                    &hash,
+                    hash,
                     ps(1_700_000_000 + i, 201),
                 )
                 .unwrap();
@@ -1004,7 +1020,7 @@ mod tests {
         let written = started.elapsed();
         for i in 0..1_000 {
             store
-                .record("students", &lightbeam_hash(i), ps(1, 201))
+                .record("students", lightbeam_hash(i), ps(1, 201))
                 .unwrap();
         }
         block_on(store.flush()).unwrap();
@@ -1021,9 +1037,8 @@ mod tests {
         assert!(read < Duration::from_secs(10), "load took {read:?}");
     }
 
-    fn lightbeam_hash(i: i64) -> String {
-        use md5::{Digest, Md5};
-        hex::encode(Md5::digest(i.to_string().as_bytes()))
+    fn lightbeam_hash(i: i64) -> Digest {
+        Digest::of_line(&i.to_string())
     }
 
     /// Written by Python 3.11 (`pickle.dump`, protocol 4) the way `hashlog.save` does:
@@ -1065,14 +1080,14 @@ mod tests {
         assert_eq!(imported[1].result, Ok(2));
         let loaded = block_on(store.load("students")).unwrap();
         assert_eq!(
-            loaded["42b7b4f2921788ea14dac5566e6f06d0"],
+            loaded[&hex("42b7b4f2921788ea14dac5566e6f06d0")],
             ps(1_700_000_000, 201)
         );
         // a newer outcome recorded by us survives a later re-import of the same (changed) file
         store
             .record(
                 "students",
-                "42b7b4f2921788ea14dac5566e6f06d0",
+                hex("42b7b4f2921788ea14dac5566e6f06d0"),
                 ps(1_800_000_000, 200),
             )
             .unwrap();
@@ -1096,11 +1111,11 @@ mod tests {
             .any(|i| i.endpoint == "students" && i.result == Ok(2)));
         let loaded = block_on(store.load("students")).unwrap();
         assert_eq!(
-            loaded["42b7b4f2921788ea14dac5566e6f06d0"],
+            loaded[&hex("42b7b4f2921788ea14dac5566e6f06d0")],
             ps(1_800_000_000, 200)
         );
         assert_eq!(
-            loaded["9dd4e461268c8034f5c8564e155c67a6"],
+            loaded[&hex("9dd4e461268c8034f5c8564e155c67a6")],
             ps(1_700_000_001, 409)
         );
     }
@@ -1138,8 +1153,11 @@ with open(sys.argv[1], "wb") as f:
             .into_iter()
             .collect();
         assert_eq!(entries.len(), 3002);
-        assert_eq!(entries[&lightbeam_hash(7)], ps(1_700_000_007, 409));
-        assert_eq!(entries[&lightbeam_hash(2999)], ps(1_700_002_999, 201));
+        assert_eq!(entries[&lightbeam_hash(7).to_hex()], ps(1_700_000_007, 409));
+        assert_eq!(
+            entries[&lightbeam_hash(2999).to_hex()],
+            ps(1_700_002_999, 201)
+        );
         let md5 = |s: &str| {
             use md5::{Digest, Md5};
             hex::encode(Md5::digest(s.as_bytes()))

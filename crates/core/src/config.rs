@@ -11,6 +11,7 @@ mod yaml;
 
 use std::fmt;
 
+use crate::ports::LogLevel;
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -246,10 +247,13 @@ impl Default for FetchConfig {
     }
 }
 
-/// One validation method of `validate.methods`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A validation method: `json` is always checked; `validate.methods` chooses the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ValidationMethod {
+    /// The line is a JSON object (always checked, not chosen).
+    #[serde(skip_deserializing)]
+    Json,
     Schema,
     Descriptors,
     Uniqueness,
@@ -259,6 +263,7 @@ pub enum ValidationMethod {
 impl ValidationMethod {
     pub fn as_str(self) -> &'static str {
         match self {
+            ValidationMethod::Json => "json",
             ValidationMethod::Schema => "schema",
             ValidationMethod::Descriptors => "descriptors",
             ValidationMethod::Uniqueness => "uniqueness",
@@ -266,6 +271,7 @@ impl ValidationMethod {
         }
     }
 
+    /// A method `validate.methods` may name.
     fn parse(s: &str) -> Option<Self> {
         match s {
             "schema" => Some(ValidationMethod::Schema),
@@ -390,57 +396,6 @@ pub struct ValidateConfig {
     /// `validate+send` sends even when validation found failures (the Python tool's behaviour);
     /// by default it sends only when every payload is valid.
     pub send_on_failure: bool,
-}
-
-/// `log_level` (Python logging level names, case-insensitive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum LogLevel {
-    Debug,
-    #[default]
-    Info,
-    Warning,
-    Error,
-    Critical,
-}
-
-impl LogLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Debug => "DEBUG",
-            LogLevel::Info => "INFO",
-            LogLevel::Warning => "WARNING",
-            LogLevel::Error => "ERROR",
-            LogLevel::Critical => "CRITICAL",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_uppercase().as_str() {
-            "DEBUG" | "NOTSET" => Some(LogLevel::Debug),
-            "INFO" => Some(LogLevel::Info),
-            "WARNING" | "WARN" => Some(LogLevel::Warning),
-            "ERROR" => Some(LogLevel::Error),
-            "CRITICAL" | "FATAL" => Some(LogLevel::Critical),
-            _ => None,
-        }
-    }
-}
-
-impl Serialize for LogLevel {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for LogLevel {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        LogLevel::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {s:?}"
-            ))
-        })
-    }
 }
 
 /// The whole config.

@@ -1,10 +1,12 @@
-//! Python's text forms of JSON values, so that validation messages read exactly as the Python
-//! tool's: `repr()` (what jsonschema puts in its messages: `'abc'`, `{'a': 1}`, `True`, `1.0`)
-//! and `json.dumps()` with its default separators and `ensure_ascii` (what lightbeam puts in
-//! uniqueness and reference messages: `{"schoolId": 1, "name": "caf\u00e9"}`).
+//! Everything that imitates Python's output, so that what users see reads exactly as the Python
+//! tool's: `str.strip()` (payload digests, lines), `repr()` (what jsonschema puts in its messages:
+//! `'abc'`, `{'a': 1}`, `True`, `1.0`), and `json.dumps()` with `ensure_ascii` and Python's
+//! floats, compact (uniqueness and reference messages, fetched records:
+//! `{"schoolId": 1, "name": "caf\u00e9", "x": 1e+16}`) or indented (the results file).
 
+use serde::Serialize;
 use serde_json::{Number, Value};
-use std::fmt::Write;
+use std::fmt::Write as _;
 
 /// Whether `c` is whitespace for Python's `str.strip()` (Rust's `char::is_whitespace` plus
 /// the separators U+001C..U+001F).
@@ -172,99 +174,158 @@ fn write_repr(v: &Value, out: &mut String) {
     }
 }
 
-fn write_json_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
+/// A JSON string fragment as Python's `json.dumps` writes it (`ensure_ascii`): everything beyond
+/// ASCII, and DEL, as `\uXXXX` UTF-16 escapes (serde_json escapes quotes, backslashes and
+/// control characters as Python does).
+fn write_ascii_escaped<W: ?Sized + std::io::Write>(
+    w: &mut W,
+    fragment: &str,
+) -> std::io::Result<()> {
+    let mut start = 0;
+    for (i, c) in fragment.char_indices() {
+        if c.is_ascii() && c != '\u{7f}' {
+            continue;
         }
+        w.write_all(&fragment.as_bytes()[start..i])?;
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            write!(w, "\\u{unit:04x}")?;
+        }
+        start = i + c.len_utf8();
     }
-    out.push('"');
+    w.write_all(&fragment.as_bytes()[start..])
 }
 
-/// Python `json.dumps(value)`: `", "` and `": "` separators, non-ASCII escaped.
-pub fn json_dumps(v: &Value) -> String {
-    let mut out = String::new();
-    write_json(v, &mut out);
-    out
+/// serde_json's output with Python's `json.dumps` habits: `", "` and `": "` separators (or
+/// `indent`), floats as `repr()` writes them, non-ASCII escaped.
+struct PyFormatter {
+    /// `json.dumps(indent=4)`: serde_json's pretty printer does the layout.
+    pretty: Option<serde_json::ser::PrettyFormatter<'static>>,
 }
 
-fn write_json(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            let f = n.as_f64().unwrap_or(0.0);
-            if !(n.is_i64() || n.is_u64()) && f.is_infinite() {
-                out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+impl serde_json::ser::Formatter for PyFormatter {
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        if value.is_infinite() {
+            return w.write_all(if value > 0.0 {
+                b"Infinity"
             } else {
-                out.push_str(&number_repr(n));
-            }
+                b"-Infinity"
+            });
         }
-        Value::String(s) => write_json_str(s, out),
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json(x, out);
-            }
-            out.push(']');
-        }
-        Value::Object(m) => {
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json_str(k, out);
-                out.push_str(": ");
-                write_json(x, out);
-            }
-            out.push('}');
+        w.write_all(float_repr(value).as_bytes())
+    }
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_ascii_escaped(w, fragment)
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.begin_array(w),
+            None => w.write_all(b"["),
         }
     }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.end_array(w),
+            None => w.write_all(b"]"),
+        }
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.begin_array_value(w, first),
+            None if first => Ok(()),
+            None => w.write_all(b", "),
+        }
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.end_array_value(w),
+            None => Ok(()),
+        }
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.begin_object(w),
+            None => w.write_all(b"{"),
+        }
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.end_object(w),
+            None => w.write_all(b"}"),
+        }
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.begin_object_key(w, first),
+            None if first => Ok(()),
+            None => w.write_all(b", "),
+        }
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.begin_object_value(w),
+            None => w.write_all(b": "),
+        }
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        match &mut self.pretty {
+            Some(p) => p.end_object_value(w),
+            None => Ok(()),
+        }
+    }
+}
+
+fn dumps<T: Serialize + ?Sized>(
+    value: &T,
+    pretty: Option<serde_json::ser::PrettyFormatter<'static>>,
+) -> String {
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PyFormatter { pretty });
+    if value.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    // the formatter writes UTF-8 (ASCII, in fact)
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// Python `json.dumps(value)`: `", "` and `": "` separators, floats as `repr()`, non-ASCII
+/// escaped.
+pub fn json_dumps<T: Serialize + ?Sized>(value: &T) -> String {
+    dumps(value, None)
+}
+
+/// Python `json.dumps(value, indent=4)`.
+pub fn json_dumps_indented<T: Serialize + ?Sized>(value: &T) -> String {
+    dumps(
+        value,
+        Some(serde_json::ser::PrettyFormatter::with_indent(b"    ")),
+    )
 }
 
 /// `json.dumps` of an object given as ordered (key, value) pairs; a repeated key keeps its first
 /// position and its last value, as a Python dict built by assignment does.
 pub fn json_dumps_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a Value)>) -> String {
-    let mut keys: Vec<&str> = Vec::new();
-    let mut values: Vec<&Value> = Vec::new();
+    let mut map = serde_json::Map::new();
     for (k, v) in pairs {
-        match keys.iter().position(|x| *x == k) {
-            Some(i) => values[i] = v,
-            None => {
-                keys.push(k);
-                values.push(v);
-            }
-        }
+        map.insert(k.to_string(), v.clone());
     }
-    let mut out = String::from("{");
-    for (i, (k, v)) in keys.iter().zip(values).enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        write_json_str(k, &mut out);
-        out.push_str(": ");
-        write_json(v, &mut out);
-    }
-    out.push('}');
-    out
+    json_dumps(&map)
 }
 
 /// Python's `str()` of a list of strings: `['schema', 'descriptors']`.

@@ -12,6 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::config::ValidationMethod;
 use indexmap::IndexMap;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -25,12 +26,64 @@ pub const EXIT_ALL_SKIPPED: i32 = 99;
 /// Exit code of a configuration or connection error (the Python tool's `exit(-1)`).
 pub const EXIT_FATAL: i32 = 255;
 
-/// What failed: an HTTP status (send, delete) or a validation method (validate: `json`,
-/// `schema`, `descriptors`, `uniqueness`, `references`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// What failed: an HTTP status (send, delete, truncate), or a method (validation methods, and
+/// the steps of a command that got no status); the results file's `status_code` or `method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FailureKind {
     Status(u16),
-    Method(String),
+    Method(FailureMethod),
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailureKind::Status(s) => write!(f, "{s}"),
+            FailureKind::Method(m) => f.write_str(m.as_str()),
+        }
+    }
+}
+
+/// A failure's `method`: a validation method, or the step of a command that failed without an
+/// HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureMethod {
+    Validation(ValidationMethod),
+    /// The line could not be read (not UTF-8).
+    Read,
+    /// No answer from the API after all retries.
+    Connection,
+    /// `delete`: the payload's identity values could not be read.
+    Identity,
+    /// `count`: the answer had no `Total-Count`.
+    Count,
+    /// `fetch`: a page that is not a list of records.
+    Fetch,
+}
+
+impl FailureMethod {
+    /// The name in results and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureMethod::Validation(m) => m.as_str(),
+            FailureMethod::Read => "read",
+            FailureMethod::Connection => "connection",
+            FailureMethod::Identity => "identity",
+            FailureMethod::Count => "count",
+            FailureMethod::Fetch => "fetch",
+        }
+    }
+}
+
+impl From<ValidationMethod> for FailureKind {
+    fn from(m: ValidationMethod) -> Self {
+        FailureKind::Method(FailureMethod::Validation(m))
+    }
+}
+
+impl From<FailureMethod> for FailureKind {
+    fn from(m: FailureMethod) -> Self {
+        FailureKind::Method(m)
+    }
 }
 
 /// One group of failures: same kind, message and file.
@@ -49,7 +102,7 @@ impl Serialize for Failure {
         let mut m = s.serialize_map(Some(5))?;
         match &self.kind {
             FailureKind::Status(code) => m.serialize_entry("status_code", code)?,
-            FailureKind::Method(method) => m.serialize_entry("method", method)?,
+            FailureKind::Method(method) => m.serialize_entry("method", method.as_str())?,
         }
         m.serialize_entry("message", &self.message)?;
         m.serialize_entry("file", &self.file)?;
@@ -129,7 +182,7 @@ impl ResourceResults {
             }
             seen.push(message);
             self.failures
-                .entry((kind.clone(), message.clone(), file.to_string()))
+                .entry((kind, message.clone(), file.to_string()))
                 .or_default()
                 .push(line);
         }
@@ -168,7 +221,7 @@ impl ResourceResults {
                 let mut line_numbers = lines.clone();
                 line_numbers.sort_unstable();
                 Failure {
-                    kind: kind.clone(),
+                    kind: *kind,
                     message: message.clone(),
                     file: file.clone(),
                     count: line_numbers.len() as u64,
@@ -213,9 +266,10 @@ pub struct Totals {
 }
 
 /// The command a results file is about (its `command` field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Command {
     Validate,
+    #[default]
     Send,
     /// `validate+send`: its results file says `send`, as in Python (the send part writes last).
     ValidateSend,
@@ -385,70 +439,10 @@ impl Serialize for RunResults {
     }
 }
 
-/// serde_json's pretty printer with Python's `json.dumps(indent=4)` habits: non-ASCII (and
-/// DEL) escaped as `\uXXXX`.
-struct PythonFormatter {
-    pretty: serde_json::ser::PrettyFormatter<'static>,
-}
-
-impl serde_json::ser::Formatter for PythonFormatter {
-    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pretty.begin_array(w)
-    }
-    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pretty.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.pretty.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pretty.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pretty.begin_object(w)
-    }
-    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pretty.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.pretty.begin_object_key(w, first)
-    }
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pretty.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.pretty.end_object_value(w)
-    }
-    fn write_string_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        write_ascii_escaped(w, fragment)
-    }
-}
-
-/// Serializes like Python's `json.dumps(value, indent=4)`, then puts every `line_numbers`
+/// Python's `json.dumps(value, indent=4)` (see [`crate::pycompat`]), then every `line_numbers`
 /// list on one line without spaces, as `write_structured_output` does.
 pub fn python_json<T: Serialize>(value: &T) -> String {
-    let mut buf = Vec::new();
-    let formatter = PythonFormatter {
-        pretty: serde_json::ser::PrettyFormatter::with_indent(b"    "),
-    };
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    if value.serialize(&mut ser).is_err() {
-        return String::new();
-    }
-    let text = String::from_utf8(buf).unwrap_or_default();
-    collapse_line_numbers(&text)
+    collapse_line_numbers(&crate::pycompat::json_dumps_indented(value))
 }
 
 /// `"line_numbers": [\n 1,\n 2\n ]` → `"line_numbers":[1,2]` (Python's regex removes every
@@ -480,27 +474,6 @@ fn collapse_line_numbers(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// A JSON string fragment as Python's `json.dumps` writes it (`ensure_ascii`): everything beyond
-/// ASCII, and DEL, as `\uXXXX` UTF-16 escapes.
-pub(crate) fn write_ascii_escaped<W: ?Sized + std::io::Write>(
-    w: &mut W,
-    fragment: &str,
-) -> std::io::Result<()> {
-    let mut start = 0;
-    for (i, c) in fragment.char_indices() {
-        if c.is_ascii() && c != '\u{7f}' {
-            continue;
-        }
-        w.write_all(&fragment.as_bytes()[start..i])?;
-        let mut units = [0u16; 2];
-        for unit in c.encode_utf16(&mut units) {
-            write!(w, "\\u{unit:04x}")?;
-        }
-        start = i + c.len_utf8();
-    }
-    w.write_all(&fragment.as_bytes()[start..])
 }
 
 #[cfg(test)]
@@ -684,7 +657,7 @@ mod tests {
         ns.insert("tpdm".to_string(), vec!["candidates".to_string()]);
         run.meta.namespace_overrides = Some(ns);
         run.resource_mut("candidates").record_failure(
-            FailureKind::Method("schema".to_string()),
+            ValidationMethod::Schema.into(),
             &msgs(&["'x' is a required property"]),
             "./candidates.jsonl",
             1,

@@ -6,3 +6,4 @@ pub mod errors;
 pub mod openapi;
 pub mod retry;
 pub mod session;
+pub mod url;

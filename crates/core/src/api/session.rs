@@ -4,11 +4,13 @@
 
 use crate::api::dependencies::Dependencies;
 use crate::api::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
+use crate::api::url::query_string;
 use crate::config::Config;
 use crate::ports::{
     Cache, Clock, Event, EventSink, Http, HttpRequest, HttpResponse, LogLevel, Method,
     TransportError,
 };
+use base64::prelude::{Engine as _, BASE64_STANDARD};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -86,55 +88,6 @@ fn unexpanded_variable(value: &str) -> Option<&str> {
         .or_else(|| v.strip_prefix('$'))?;
     (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         .then_some(name)
-}
-
-/// Lowercased `a=b&c=d` form encoding of a value.
-pub fn form_encode(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// Percent-encode a query component.
-pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
 }
 
 impl<'a> Session<'a> {
@@ -273,7 +226,7 @@ impl<'a> Session<'a> {
             });
         }
         let credentials = format!("{}:{}", api.client_id, api.client_secret.expose());
-        let body = form_encode(&[("grant_type", "client_credentials")]).into_bytes();
+        let body = query_string(&[("grant_type", "client_credentials")]).into_bytes();
         let mut attempt = 0u32;
         loop {
             let req = HttpRequest {
@@ -282,7 +235,7 @@ impl<'a> Session<'a> {
                 headers: vec![
                     (
                         "Authorization".into(),
-                        format!("Basic {}", base64(credentials.as_bytes())),
+                        format!("Basic {}", BASE64_STANDARD.encode(credentials.as_bytes())),
                     ),
                     (
                         "Content-Type".into(),
@@ -603,12 +556,9 @@ mod tests {
 
     #[test]
     fn encodings() {
-        assert_eq!(base64(b"testkey:testsecret"), "dGVzdGtleTp0ZXN0c2VjcmV0");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(
-            url_encode("uri://ed-fi.org/X#a b"),
-            "uri%3A%2F%2Fed-fi.org%2FX%23a%20b"
+            BASE64_STANDARD.encode(b"testkey:testsecret"),
+            "dGVzdGtleTp0ZXN0c2VjcmV0"
         );
         assert_eq!(swap_scheme("http://x/y").as_deref(), Some("https://x/y"));
     }

@@ -9,8 +9,12 @@ pub const DATA_FILE_EXTENSIONS: [&str; 3] = ["jsonl", "ndjson", "json"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataFile {
     pub endpoint: String,
-    /// Path relative to `data_dir`, with `/` separators (as listed, normalised).
+    /// Path relative to the data folder, with `/` separators (as listed, normalised): what the
+    /// data source reads.
     pub path: String,
+    /// The name in messages and results (`./data/students.jsonl`): see
+    /// [`crate::ports::DataSource::display_name`].
+    pub name: String,
 }
 
 /// Why a file that looks like data maps to no endpoint.
@@ -60,11 +64,8 @@ impl Discovery {
     }
 
     /// The files of one endpoint, sorted by path.
-    pub fn files_for<'a>(&'a self, endpoint: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.files
-            .iter()
-            .filter(move |f| f.endpoint == endpoint)
-            .map(|f| f.path.as_str())
+    pub fn files_for<'a>(&'a self, endpoint: &'a str) -> impl Iterator<Item = &'a DataFile> + 'a {
+        self.files.iter().filter(move |f| f.endpoint == endpoint)
     }
 
     /// The `selected` endpoints (in their order) that have at least one data file.
@@ -101,9 +102,14 @@ fn normalise(path: &str) -> String {
 }
 
 /// Maps a listing of file paths (relative to `data_dir`, any depth; folders need not be
-/// listed) to the `endpoints`. Hidden files and folders (starting with `.`) are ignored, as
-/// are files without a data extension. Each distinct file appears once.
-pub fn discover<P: AsRef<str>, E: AsRef<str>>(listing: &[P], endpoints: &[E]) -> Discovery {
+/// listed) to the `endpoints`; `name` gives each file its name in messages and results. Hidden
+/// files and folders (starting with `.`) are ignored, as are files without a data extension.
+/// Each distinct file appears once.
+pub fn discover<P: AsRef<str>, E: AsRef<str>>(
+    listing: &[P],
+    endpoints: &[E],
+    name: &dyn Fn(&str) -> String,
+) -> Discovery {
     let find = |name: &str| -> Option<usize> {
         endpoints
             .iter()
@@ -156,6 +162,7 @@ pub fn discover<P: AsRef<str>, E: AsRef<str>>(listing: &[P], endpoints: &[E]) ->
             .into_iter()
             .map(|(i, path)| DataFile {
                 endpoint: endpoints[i].as_ref().to_string(),
+                name: name(&path),
                 path,
             })
             .collect(),
@@ -199,7 +206,7 @@ mod tests {
             "students.jsonl.bak",
             "gradeLevelDescriptors.json",
         ];
-        let d = discover(&listing, &endpoints());
+        let d = discover(&listing, &endpoints(), &|p| format!("./data/{p}"));
         let files: Vec<(&str, &str)> = d
             .files()
             .iter()
@@ -223,8 +230,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            d.files_for("students").collect::<Vec<_>>(),
-            vec!["STUDENTS/extra.ndjson", "students.jsonl"]
+            d.files_for("students")
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["./data/STUDENTS/extra.ndjson", "./data/students.jsonl"]
         );
         assert_eq!(
             d.endpoints_with_data(&["gradeLevelDescriptors", "students", "staff"]),
@@ -244,7 +253,11 @@ mod tests {
     #[test]
     fn windows_separators_and_exact_case_preferred() {
         let eps = ["ab", "AB"];
-        let d = discover(&["AB.jsonl", "x\\..\\ab.jsonl", "ab\\1.json"], &eps);
+        let d = discover(
+            &["AB.jsonl", "x\\..\\ab.jsonl", "ab\\1.json"],
+            &eps,
+            &str::to_string,
+        );
         let files: Vec<(&str, &str)> = d
             .files()
             .iter()

@@ -4,7 +4,7 @@
 //! ([`LineSplitter`]), and the lines of several files as one stream read chunk by chunk, never a
 //! whole file in memory ([`file_lines`]).
 
-use crate::ports::{ChunkReader, DataFile, DataSource};
+use crate::ports::{ChunkReader, DataFile, DataSource, SourceError};
 use crate::pycompat::strip as python_strip;
 use futures::stream::{self, LocalBoxStream, StreamExt};
 use std::collections::VecDeque;
@@ -225,10 +225,11 @@ pub struct FileLine {
 
 /// A file that could not be opened or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read {file}: {reason}")]
+#[error("cannot read {file}: {error}")]
 pub struct ReadError {
     pub file: String,
-    pub reason: String,
+    #[source]
+    pub error: SourceError,
 }
 
 type Current<'x> = (usize, Rc<str>, Box<dyn ChunkReader + 'x>, LineSplitter);
@@ -257,10 +258,10 @@ impl<'x> Reader<'x> {
                             LineSplitter::new(),
                         ))
                     }
-                    Err(reason) => {
+                    Err(error) => {
                         return Some(Err(ReadError {
                             file: file.name,
-                            reason,
+                            error,
                         }))
                     }
                 }
@@ -269,10 +270,10 @@ impl<'x> Reader<'x> {
             let (lines, done) = match reader.next_chunk().await {
                 Ok(Some(chunk)) => (splitter.push(&chunk), false),
                 Ok(None) => (splitter.finish(), true),
-                Err(reason) => {
+                Err(error) => {
                     let file = name.to_string();
                     self.current = None;
-                    return Some(Err(ReadError { file, reason }));
+                    return Some(Err(ReadError { file, error }));
                 }
             };
             for line in lines {
@@ -306,62 +307,47 @@ pub fn file_lines<'x>(
     .boxed_local()
 }
 
+/// The payload (non-blank) lines of `files`, for progress totals, counted without copying them.
+pub async fn count_lines(source: &dyn DataSource, files: &[DataFile]) -> Result<u64, ReadError> {
+    let mut n = 0;
+    for f in files {
+        let read_error = |error| ReadError {
+            file: f.name.clone(),
+            error,
+        };
+        let mut reader = source.read(f).await.map_err(read_error)?;
+        let mut splitter = LineSplitter::new();
+        while let Some(chunk) = reader.next_chunk().await.map_err(read_error)? {
+            n += splitter.count(&chunk);
+        }
+        n += splitter.finish_count();
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::LocalFuture;
+    use crate::testing::{block_on, MemFiles};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn run<F: std::future::Future>(f: F) -> F::Output {
-        let mut f = std::pin::pin!(f);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        loop {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
-    }
-
-    struct Mem(Vec<(&'static str, &'static [u8])>);
-    struct Chunks(Vec<Vec<u8>>);
-    impl ChunkReader for Chunks {
-        fn next_chunk(&mut self) -> LocalFuture<'_, Result<Option<Vec<u8>>, String>> {
-            let c = if self.0.is_empty() {
-                None
-            } else {
-                Some(self.0.remove(0))
-            };
-            Box::pin(std::future::ready(Ok(c)))
-        }
-    }
-    impl DataSource for Mem {
-        fn read(
-            &self,
-            file: &DataFile,
-        ) -> LocalFuture<'_, Result<Box<dyn ChunkReader + '_>, String>> {
-            let found = self.0.iter().find(|(n, _)| *n == file.name).map(|(_, b)| {
-                // two-byte chunks: lines cross chunk boundaries
-                Box::new(Chunks(b.chunks(2).map(<[u8]>::to_vec).collect())) as Box<dyn ChunkReader>
-            });
-            Box::pin(std::future::ready(
-                found.ok_or_else(|| "no such file".to_string()),
-            ))
-        }
-    }
-
     #[test]
     fn lines_of_several_files_in_order() {
-        let src = Mem(vec![("a", b"{\"x\":1}\n\n{\"x\":2}"), ("b", b"{}\r\n")]);
+        // two-byte chunks: lines cross chunk boundaries
+        let src = MemFiles::new()
+            .with("a", "{\"x\":1}\n\n{\"x\":2}")
+            .with("b", "{}\r\n")
+            .chunked(2);
         let f = |n: &str| DataFile {
             endpoint: "e".into(),
+            path: n.into(),
             name: n.into(),
         };
-        let lines: Vec<_> = run(file_lines(
-            &src,
-            vec![(0, f("a")), (1, f("b")), (1, f("missing"))],
-        )
-        .collect::<Vec<_>>());
+        assert_eq!(block_on(count_lines(&src, &[f("a"), f("b")])), Ok(3));
+        let lines: Vec<_> = block_on(
+            file_lines(&src, vec![(0, f("a")), (1, f("b")), (1, f("missing"))]).collect::<Vec<_>>(),
+        );
         let ok: Vec<(usize, String, u64, String)> = lines
             .iter()
             .filter_map(|l| l.as_ref().ok())

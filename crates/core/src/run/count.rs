@@ -3,8 +3,10 @@
 //! block of `fetch` (page planning) and `truncate` (paging through all ids).
 
 use crate::api::errors::linearize;
-use crate::api::session::{url_encode, Session, SessionError};
+use crate::api::session::{Session, SessionError};
+use crate::api::url::query_url;
 use crate::ports::{LogLevel, Method};
+use crate::results::{FailureKind, FailureMethod, RunResults};
 use futures::stream::{self, StreamExt};
 
 /// Why an endpoint could not be counted. The text is the Python tool's cell of the count table.
@@ -18,20 +20,19 @@ pub enum CountError {
     Transport(String),
 }
 
+impl CountError {
+    /// What failed, in the results.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            CountError::Status { status, .. } => FailureKind::Status(*status),
+            CountError::NoTotalCount => FailureMethod::Count.into(),
+            CountError::Transport(_) => FailureMethod::Connection.into(),
+        }
+    }
+}
+
 /// The longest response body excerpt kept in a [`CountError`].
 const MAX_BODY: usize = 300;
-
-/// `{url}?k=v&...` with the values percent-encoded (no `?` without parameters).
-pub fn query_url<K: AsRef<str>, V: AsRef<str>>(url: &str, params: &[(K, V)]) -> String {
-    if params.is_empty() {
-        return url.to_string();
-    }
-    let query: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", url_encode(k.as_ref()), url_encode(v.as_ref())))
-        .collect();
-    format!("{url}?{}", query.join("&"))
-}
 
 /// The number of records of `endpoint` matching `params` (the `fetch -q` filters; empty for
 /// all). `Err` only for what stops the run (credentials, connection to the token endpoint).
@@ -71,15 +72,17 @@ pub struct CountRow {
     pub records: Result<u64, CountError>,
 }
 
-/// Counts `endpoints` (`pool_size` at a time); rows in the order given (dependency order).
+/// Counts `endpoints` (`pool_size` at a time); rows in the order given (dependency order). An
+/// endpoint that could not be counted is a failure in `results` (exit 1 with `--strict`).
 pub async fn count(
     session: &Session<'_>,
     endpoints: &[String],
+    results: &mut RunResults,
 ) -> Result<Vec<CountRow>, SessionError> {
     let pool = session.config.connection.pool_size.max(1) as usize;
     session.log(LogLevel::Debug, "fetching record counts...");
     let mut rows = Vec::with_capacity(endpoints.len());
-    let mut results = stream::iter(endpoints.iter())
+    let mut counted = stream::iter(endpoints.iter())
         .map(|endpoint| async move {
             let records = total_count(session, endpoint, &[]).await?;
             Ok::<_, SessionError>(CountRow {
@@ -88,13 +91,17 @@ pub async fn count(
             })
         })
         .buffered(pool);
-    while let Some(row) = results.next().await {
+    while let Some(row) = counted.next().await {
         let row = row?;
         if let Err(e) = &row.records {
             session.log(
                 LogLevel::Warning,
                 format!("Unable to load counts for {}... {e}", row.endpoint),
             );
+            let url = session.config.resource_url(&row.endpoint);
+            results
+                .resource_mut(&row.endpoint)
+                .record_failure(e.kind(), &[e.to_string()], &url, 0);
         }
         rows.push(row);
     }
@@ -164,18 +171,5 @@ mod tests {
             count_table(&rows()[..2], ",", true),
             "Records,Endpoint\n1,schools\n0,calendars\n"
         );
-    }
-
-    #[test]
-    fn query_urls() {
-        assert_eq!(
-            query_url(
-                "http://x/data/v3/ed-fi/students",
-                &[("studentUniqueId", "60 1"), ("limit", "0")]
-            ),
-            "http://x/data/v3/ed-fi/students?studentUniqueId=60%201&limit=0"
-        );
-        let none: [(&str, &str); 0] = [];
-        assert_eq!(query_url("http://x/a", &none), "http://x/a");
     }
 }

@@ -13,8 +13,7 @@
 
 use crate::api::openapi::{upper_first, Document, Endpoint, Model};
 use crate::api::session::Session;
-use crate::output::OutputFiles;
-use crate::ports::LogLevel;
+use crate::ports::{LogLevel, OutputError, OutputFiles};
 use serde_json::Value;
 
 /// Where templates go.
@@ -57,8 +56,12 @@ pub enum CreateError {
     UnknownEndpoint(String),
     #[error("{EARTHMOVER_FILE}: {0}")]
     Earthmover(String),
-    #[error("cannot write {file}: {reason}")]
-    Write { file: String, reason: String },
+    #[error("cannot write {file}: {error}")]
+    Write {
+        file: String,
+        #[source]
+        error: OutputError,
+    },
 }
 
 /// The destination node of an endpoint in `earthmover.yml` (starts with a line break).
@@ -392,7 +395,7 @@ pub async fn create(
     }
     let io = |file: &str| {
         let file = file.to_string();
-        move |reason: String| CreateError::Write { file, reason }
+        move |error: OutputError| CreateError::Write { file, error }
     };
     let existing = out
         .read_text(EARTHMOVER_FILE)

@@ -8,23 +8,28 @@
 //! not found) leaves the state, so a later `send` sends it again. Which payloads: see
 //! [`decide_delete`].
 
+use super::fetch::{fetch_all, MAX_PAGE_SIZE};
+use super::scheduler::{
+    self, log_finished, LevelOrder, Outcome, Prepared, Settled, SkipGroup, StateChange, Tally,
+    Task, Work,
+};
+use super::send::payload_lines;
+use super::RunError;
 use crate::api::errors::error_messages;
 use crate::api::openapi::{canonical_scalar, Endpoint, IdentityPart, Model};
-use crate::api::session::{Session, SessionError};
-use crate::data::lines::{file_lines, ReadError};
-use crate::ports::{DataSource, Event, LogLevel, Method, StateStore};
-use crate::results::{FailureKind, RunResults};
-use crate::run::count::query_url;
-use crate::run::fetch::{fetch_all, MAX_PAGE_SIZE};
-use crate::run::send::{count_lines, EndpointPlan, RunError};
-use crate::state::{
-    decide_delete, is_success, payload_hash_hex, Decision, LastOutcome, ResendCriteria,
+use crate::api::session::Session;
+use crate::api::url::query_url;
+use crate::config::ValidationMethod;
+use crate::data::lines::{count_lines, LineError};
+use crate::data::plan::DataPlan;
+use crate::ports::{
+    DataFile, DataSource, Digest, DigestMap, LogLevel, Method, PayloadState, StateStore,
 };
-use futures::stream::StreamExt;
-use indexmap::IndexMap;
+use crate::results::{FailureKind, FailureMethod, RunResults};
+use crate::state::{decide_delete, is_success, Decision, ResendCriteria};
+use futures::stream::LocalBoxStream;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
+use std::collections::HashMap;
 
 /// Skip reasons (the Python tool's words).
 pub const NOT_FOUND: &str = "payload not found in API";
@@ -139,140 +144,196 @@ pub fn matches_identity(values: &[IdentityValue], record: &Value) -> bool {
     })
 }
 
-/// Skipped payloads of one endpoint, file and reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkipGroup {
-    pub endpoint: String,
-    pub reason: String,
-    pub file: String,
-    /// Sorted, 1-based.
-    pub line_numbers: Vec<u64>,
-}
-
-/// What `delete` reports besides the results: every skip with its reason.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeleteReport {
-    pub skips: Vec<SkipGroup>,
-}
-
-/// What stops a delete.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum DeleteError {
-    #[error(transparent)]
-    Run(#[from] RunError),
-    #[error("the endpoint {0} is not in the API's OpenAPI documents, so its identity is unknown")]
-    UnknownEndpoint(String),
-}
-
-impl From<SessionError> for DeleteError {
-    fn from(e: SessionError) -> Self {
-        DeleteError::Run(RunError::Session(e))
-    }
-}
-
-impl From<ReadError> for DeleteError {
-    fn from(e: ReadError) -> Self {
-        DeleteError::Run(RunError::Read {
-            file: e.file,
-            reason: e.reason,
-        })
-    }
-}
-
 /// Descriptor values of an endpoint: (namespace, codeValue) canonical → ids.
 type DescriptorIds = HashMap<(String, String), Vec<String>>;
+
+/// Deletes the records of the payloads of `data` (levels in dependency order, processed in
+/// reverse). Results accumulate in `results`; the state loses every payload deleted or not
+/// found. Returns every skip with its reason.
+pub async fn delete(
+    session: &Session<'_>,
+    model: &Model,
+    data: &DataPlan,
+    source: &dyn DataSource,
+    state: Option<&dyn StateStore>,
+    criteria: &ResendCriteria,
+    results: &mut RunResults,
+) -> Result<Vec<SkipGroup>, RunError> {
+    let task = Delete {
+        session,
+        model,
+        data,
+        source,
+        state,
+        criteria,
+    };
+    let levels = data.level_names();
+    scheduler::run(
+        &task,
+        session,
+        &LevelOrder::Reverse,
+        &levels,
+        state,
+        results,
+    )
+    .await
+}
+
+struct Delete<'a, 's> {
+    session: &'a Session<'s>,
+    model: &'a Model,
+    data: &'a DataPlan,
+    source: &'a dyn DataSource,
+    state: Option<&'a dyn StateStore>,
+    criteria: &'a ResendCriteria,
+}
 
 struct EndpointCtx<'m> {
     endpoint: &'m Endpoint,
     url: String,
-    known: HashMap<u128, LastOutcome>,
+    files: Vec<DataFile>,
+    known: DigestMap<PayloadState>,
     /// For descriptors: all values of the API, or why they could not be fetched.
     descriptors: Option<Result<DescriptorIds, String>>,
 }
 
-enum Outcome {
-    Failed {
-        kind: FailureKind,
-        messages: Vec<String>,
-    },
-    Skipped {
-        reason: String,
-        /// Set when the payload's state should be dropped (not found in the API).
-        forget: Option<String>,
-    },
-    Deleted {
-        status: u16,
-        hash: String,
-    },
-}
+impl<'a> Task for Delete<'a, '_> {
+    type Ctx = EndpointCtx<'a>;
+    type Item = Result<String, LineError>;
 
-fn failed(kind: &str, message: impl Into<String>) -> Outcome {
-    Outcome::Failed {
-        kind: FailureKind::Method(kind.into()),
-        messages: vec![message.into()],
+    async fn prepare(
+        &self,
+        name: &str,
+        _results: &mut RunResults,
+    ) -> Result<Option<Prepared<EndpointCtx<'a>>>, RunError> {
+        let ns = self.session.config.namespace_for(name);
+        let endpoint = self
+            .model
+            .find(ns, name)
+            .map(|i| &self.model.endpoints[i])
+            .ok_or_else(|| RunError::UnknownEndpoint(name.to_string()))?;
+        let known = match self.state {
+            Some(state) => state.load(name).await?,
+            None => DigestMap::default(),
+        };
+        let descriptors = if endpoint.is_descriptor {
+            Some(descriptor_ids(self.session, name).await?)
+        } else {
+            None
+        };
+        let url = self.session.config.resource_url(name);
+        let files = self.data.files_of(name);
+        let total = count_lines(self.source, &files).await?;
+        self.session.log(
+            LogLevel::Info,
+            format!("deleting {total} payloads of endpoint {name} from {url} ..."),
+        );
+        Ok(Some(Prepared {
+            endpoint: name.to_string(),
+            total,
+            ctx: EndpointCtx {
+                endpoint,
+                url,
+                files,
+                known,
+                descriptors,
+            },
+        }))
+    }
+
+    fn items<'s>(
+        &'s self,
+        stage: &'s [Prepared<EndpointCtx<'a>>],
+    ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>> {
+        payload_lines(self.source, stage, |p| &p.ctx.files)
+    }
+
+    async fn process(
+        &self,
+        ctx: &EndpointCtx<'a>,
+        text: Result<String, LineError>,
+    ) -> Result<Outcome, RunError> {
+        match text {
+            Err(e) => Ok(Outcome::failed(FailureMethod::Read, e.to_string())),
+            Ok(text) => delete_line(self.session, ctx, &text, self.criteria).await,
+        }
+    }
+
+    async fn finish(&self, p: &Prepared<EndpointCtx<'a>>, tally: &Tally) -> Result<(), RunError> {
+        log_finished(self.session, &p.endpoint, tally);
+        const SHOWN: usize = 10;
+        for (reason, n) in tally.reasons.iter().take(SHOWN) {
+            self.session.log(
+                LogLevel::Info,
+                format!("  (reason: [{reason}]; instances: {n})"),
+            );
+        }
+        if tally.reasons.len() > SHOWN {
+            self.session.log(
+                LogLevel::Info,
+                format!("  (... and {} others)", tally.reasons.len() - SHOWN),
+            );
+        }
+        Ok(())
     }
 }
 
-fn skipped(reason: impl Into<String>) -> Outcome {
-    Outcome::Skipped {
-        reason: reason.into(),
-        forget: None,
-    }
-}
-
+/// DELETE a record by id.
 async fn delete_id(
     session: &Session<'_>,
     url: &str,
     id: &str,
-    hash: String,
-) -> Result<Outcome, SessionError> {
-    Ok(
-        match session
-            .call(Method::Delete, &format!("{url}/{id}"), None)
-            .await?
-        {
-            Ok(r) if is_success(r.status) => Outcome::Deleted {
-                status: r.status,
-                hash,
-            },
-            Ok(r) => Outcome::Failed {
-                kind: FailureKind::Status(r.status),
-                messages: error_messages(r.status, &r.body),
-            },
-            Err(e) => failed("connection", e.to_string()),
-        },
-    )
+    digest: Digest,
+) -> Result<Outcome, RunError> {
+    let resp = match session
+        .call(Method::Delete, &format!("{url}/{id}"), None)
+        .await?
+    {
+        Ok(r) => r,
+        Err(e) => return Ok(Outcome::failed(FailureMethod::Connection, e.to_string())),
+    };
+    Ok(if is_success(resp.status) {
+        Outcome::new(Settled::Done {
+            status: resp.status,
+        })
+        .with_state(StateChange::Forget(digest))
+    } else {
+        Outcome::new(Settled::Failed {
+            kind: FailureKind::Status(resp.status),
+            messages: error_messages(resp.status, &resp.body),
+        })
+    })
 }
 
+/// Finds a payload's record and deletes it.
 async fn delete_line(
     session: &Session<'_>,
     ctx: &EndpointCtx<'_>,
     text: &str,
     criteria: &ResendCriteria,
-) -> Result<Outcome, SessionError> {
-    let hash = payload_hash_hex(text);
-    let last = u128::from_str_radix(&hash, 16)
-        .ok()
-        .and_then(|h| ctx.known.get(&h));
-    if decide_delete(last, criteria) == Decision::Skip {
-        return Ok(skipped(NOT_SELECTED));
+) -> Result<Outcome, RunError> {
+    let digest = Digest::of_line(text);
+    if decide_delete(ctx.known.get(&digest), criteria) == Decision::Skip {
+        return Ok(Outcome::skipped(NOT_SELECTED));
     }
     let payload: Value = match serde_json::from_str(text) {
         Ok(v) => v,
-        Err(e) => return Ok(failed("json", format!("invalid JSON: {e}"))),
+        Err(e) => {
+            return Ok(Outcome::failed(
+                ValidationMethod::Json,
+                format!("invalid JSON: {e}"),
+            ))
+        }
     };
     let values = match identity_values(ctx.endpoint, &payload) {
         Ok(v) => v,
-        Err(e) => return Ok(failed("identity", e.to_string())),
+        Err(e) => return Ok(Outcome::failed(FailureMethod::Identity, e.to_string())),
     };
-    let not_found = || Outcome::Skipped {
-        reason: NOT_FOUND.into(),
-        forget: Some(hash.clone()),
-    };
+    let not_found = || Outcome::skipped(NOT_FOUND).with_state(StateChange::Forget(digest));
     if let Some(descriptors) = &ctx.descriptors {
         let map = match descriptors {
             Ok(m) => m,
-            Err(e) => return Ok(skipped(e.clone())),
+            Err(e) => return Ok(Outcome::skipped(e.clone())),
         };
         let get = |name: &str| {
             values
@@ -283,8 +344,8 @@ async fn delete_line(
         };
         return Ok(match map.get(&(get("namespace"), get("codeValue"))) {
             None => not_found(),
-            Some(ids) if ids.len() == 1 => delete_id(session, &ctx.url, &ids[0], hash).await?,
-            Some(_) => skipped(MULTIPLE),
+            Some(ids) if ids.len() == 1 => delete_id(session, &ctx.url, &ids[0], digest).await?,
+            Some(_) => Outcome::skipped(MULTIPLE),
         });
     }
     let query = identity_query(&values);
@@ -293,16 +354,16 @@ async fn delete_line(
         .await?
     {
         Ok(r) => r,
-        Err(e) => return Ok(failed("connection", e.to_string())),
+        Err(e) => return Ok(Outcome::failed(FailureMethod::Connection, e.to_string())),
     };
     if !is_success(resp.status) {
-        return Ok(skipped(format!(
+        return Ok(Outcome::skipped(format!(
             "searching API for payload returned a {} response",
             resp.status
         )));
     }
     let Ok(Value::Array(found)) = serde_json::from_slice::<Value>(&resp.body) else {
-        return Ok(skipped(NOT_A_LIST));
+        return Ok(Outcome::skipped(NOT_A_LIST));
     };
     // the query may lack identity values the endpoint cannot filter on: compare them all
     let matching: Vec<&Value> = if found.len() == 1 {
@@ -316,57 +377,19 @@ async fn delete_line(
     Ok(match matching.as_slice() {
         [] => not_found(),
         [one] => match one.get("id").and_then(Value::as_str) {
-            Some(id) => delete_id(session, &ctx.url, id, hash).await?,
-            None => skipped("the API's record has no id"),
+            Some(id) => delete_id(session, &ctx.url, id, digest).await?,
+            None => Outcome::skipped("the API's record has no id"),
         },
-        _ => skipped(MULTIPLE),
+        _ => Outcome::skipped(MULTIPLE),
     })
 }
 
-struct Progress {
-    total: u64,
-    done: u64,
-    skipped: u64,
-    failed: u64,
-    statuses: BTreeMap<u16, u64>,
-    reasons: IndexMap<String, u64>,
-}
-
-fn log_finished(session: &Session<'_>, endpoint: &str, p: &Progress) {
-    let counts: Vec<String> = p
-        .statuses
-        .iter()
-        .map(|(s, n)| format!("{s}: {n}"))
-        .collect();
-    session.log(
-        LogLevel::Info,
-        format!(
-            "finished processing endpoint {endpoint}! (final status counts: {{{}}})",
-            counts.join(", ")
-        ),
-    );
-    const SHOWN: usize = 10;
-    for (reason, n) in p.reasons.iter().take(SHOWN) {
-        session.log(
-            LogLevel::Info,
-            format!("  (reason: [{reason}]; instances: {n})"),
-        );
-    }
-    if p.reasons.len() > SHOWN {
-        session.log(
-            LogLevel::Info,
-            format!("  (... and {} others)", p.reasons.len() - SHOWN),
-        );
-    }
-    session.events.emit(Event::EndpointFinished {
-        endpoint: endpoint.to_string(),
-    });
-}
-
+/// Every value of a descriptor endpoint, by (namespace, codeValue); `Err` says why they could
+/// not be fetched (its payloads are then skipped with that reason).
 async fn descriptor_ids(
     session: &Session<'_>,
     endpoint: &str,
-) -> Result<Result<DescriptorIds, String>, SessionError> {
+) -> Result<Result<DescriptorIds, String>, RunError> {
     session.log(
         LogLevel::Info,
         format!("fetching current descriptors from endpoint {endpoint} ..."),
@@ -391,202 +414,6 @@ async fn descriptor_ids(
                 "fetching the values of {endpoint} from the API failed: {e}"
             )),
         },
-    )
-}
-
-/// Delete the payloads of `levels` (in dependency order; processed in reverse). Results
-/// accumulate in `results`; the state loses every payload deleted or not found.
-pub async fn delete(
-    session: &Session<'_>,
-    model: &Model,
-    levels: &[Vec<EndpointPlan>],
-    source: &dyn DataSource,
-    state: Option<&dyn StateStore>,
-    criteria: &ResendCriteria,
-    results: &mut RunResults,
-) -> Result<DeleteReport, DeleteError> {
-    let mut report = DeleteReport::default();
-    let outcome = delete_levels(
-        session,
-        model,
-        levels,
-        source,
-        state,
-        criteria,
-        results,
-        &mut report,
-    )
-    .await;
-    if let Some(state) = state {
-        state
-            .flush()
-            .await
-            .map_err(|e| RunError::State(e.to_string()))?;
-    }
-    outcome.map(|()| report)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn delete_levels(
-    session: &Session<'_>,
-    model: &Model,
-    levels: &[Vec<EndpointPlan>],
-    source: &dyn DataSource,
-    state: Option<&dyn StateStore>,
-    criteria: &ResendCriteria,
-    results: &mut RunResults,
-    report: &mut DeleteReport,
-) -> Result<(), DeleteError> {
-    let pool = session.config.connection.pool_size.max(1) as usize;
-    for level in levels.iter().rev() {
-        let mut ctxs: Vec<EndpointCtx<'_>> = Vec::with_capacity(level.len());
-        let mut progress: Vec<Progress> = Vec::with_capacity(level.len());
-        let mut files = Vec::new();
-        for (i, plan) in level.iter().enumerate() {
-            let ns = session.config.namespace_for(&plan.endpoint);
-            let endpoint = model
-                .find(ns, &plan.endpoint)
-                .map(|i| &model.endpoints[i])
-                .ok_or_else(|| DeleteError::UnknownEndpoint(plan.endpoint.clone()))?;
-            let mut known = HashMap::new();
-            if let Some(state) = state {
-                for (hash, s) in state
-                    .load(&plan.endpoint)
-                    .await
-                    .map_err(|e| RunError::State(e.to_string()))?
-                {
-                    if let Ok(h) = u128::from_str_radix(&hash, 16) {
-                        known.insert(
-                            h,
-                            LastOutcome {
-                                timestamp: s.timestamp,
-                                status: s.status,
-                            },
-                        );
-                    }
-                }
-            }
-            let descriptors = if endpoint.is_descriptor {
-                Some(descriptor_ids(session, &plan.endpoint).await?)
-            } else {
-                None
-            };
-            let url = session.config.resource_url(&plan.endpoint);
-            let total = count_lines(source, &plan.files).await?;
-            results.resource_mut(&plan.endpoint);
-            session.log(
-                LogLevel::Info,
-                format!(
-                    "deleting {total} payloads of endpoint {} from {url} ...",
-                    plan.endpoint
-                ),
-            );
-            session.events.emit(Event::EndpointStarted {
-                endpoint: plan.endpoint.clone(),
-                total,
-            });
-            ctxs.push(EndpointCtx {
-                endpoint,
-                url,
-                known,
-                descriptors,
-            });
-            progress.push(Progress {
-                total,
-                done: 0,
-                skipped: 0,
-                failed: 0,
-                statuses: BTreeMap::new(),
-                reasons: IndexMap::new(),
-            });
-            files.extend(plan.files.iter().map(|f| (i, f.clone())));
-        }
-        let ctxs_ref = &ctxs;
-        let mut outcomes = file_lines(source, files)
-            .map(|item| async move {
-                let item = item?;
-                let outcome = match &item.line.text {
-                    Err(e) => failed("read", e.to_string()),
-                    Ok(text) => delete_line(session, &ctxs_ref[item.ep], text, criteria).await?,
-                };
-                Ok::<_, DeleteError>((item.ep, item.file, item.line.number, outcome))
-            })
-            .buffer_unordered(pool);
-        let mut skips: IndexMap<(usize, String, Rc<str>), Vec<u64>> = IndexMap::new();
-        while let Some(next) = outcomes.next().await {
-            let (ep, file, line, outcome) = next?;
-            let endpoint = &level[ep].endpoint;
-            let res = results.resource_mut(endpoint);
-            let p = &mut progress[ep];
-            p.done += 1;
-            match outcome {
-                Outcome::Failed { kind, messages } => {
-                    if let FailureKind::Status(s) = kind {
-                        *p.statuses.entry(s).or_default() += 1;
-                    }
-                    res.record_failure(kind, &messages, &file, line);
-                    p.failed += 1;
-                }
-                Outcome::Skipped { reason, forget } => {
-                    res.record_skip();
-                    p.skipped += 1;
-                    *p.reasons.entry(reason.clone()).or_default() += 1;
-                    skips.entry((ep, reason, file)).or_default().push(line);
-                    if let (Some(state), Some(hash)) = (state, forget) {
-                        state
-                            .remove(endpoint, &hash)
-                            .map_err(|e| RunError::State(e.to_string()))?;
-                    }
-                }
-                Outcome::Deleted { status, hash } => {
-                    *p.statuses.entry(status).or_default() += 1;
-                    res.record_success(status);
-                    if let Some(state) = state {
-                        state
-                            .remove(endpoint, &hash)
-                            .map_err(|e| RunError::State(e.to_string()))?;
-                    }
-                }
-            }
-            session.events.emit(Event::Progress {
-                endpoint: endpoint.clone(),
-                done: p.done,
-                skipped: p.skipped,
-                failed: p.failed,
-            });
-            if p.done == p.total {
-                log_finished(session, endpoint, p);
-            }
-        }
-        for (i, p) in progress.iter().enumerate() {
-            // files without payloads, or lines counted differently than read
-            if p.done != p.total || p.total == 0 {
-                log_finished(session, &level[i].endpoint, p);
-            }
-        }
-        for ((ep, reason, file), mut line_numbers) in skips {
-            line_numbers.sort_unstable();
-            report.skips.push(SkipGroup {
-                endpoint: level[ep].endpoint.clone(),
-                reason,
-                file: file.to_string(),
-                line_numbers,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// The confirmation text listing the endpoints about to lose data (the Python tool's words).
-pub fn confirmation_prompt(endpoints: &[String], truncate: bool) -> String {
-    let verbiage = if truncate {
-        "TRUNCATE ALL DATA"
-    } else {
-        "delete"
-    };
-    format!(
-        "Preparing to delete the following endpoints:\n\t • {}\nType \"yes\" to confirm you want to {verbiage} payloads for the selected endpoints? ",
-        endpoints.join("\n\t • ")
     )
 }
 
@@ -714,15 +541,5 @@ mod tests {
         let b = json!({"id": "b", "entryDate": "2023-08-21", "schoolReference": {"schoolId": 1}, "studentReference": {"studentUniqueId": " 9 "}});
         assert!(!matches_identity(&values, &a));
         assert!(matches_identity(&values, &b));
-    }
-
-    #[test]
-    fn prompt_lists_the_endpoints() {
-        let p = confirmation_prompt(&["grades".into(), "students".into()], false);
-        assert!(p.starts_with(
-            "Preparing to delete the following endpoints:\n\t • grades\n\t • students\n"
-        ));
-        assert!(p.ends_with("to delete payloads for the selected endpoints? "));
-        assert!(confirmation_prompt(&["x".into()], true).contains("TRUNCATE ALL DATA"));
     }
 }

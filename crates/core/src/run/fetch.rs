@@ -6,16 +6,17 @@
 //! output, byte for byte). Also the paging used by `delete` (descriptor values) and `truncate`
 //! (all ids).
 
+use super::count::{total_count, CountError};
+use super::RunError;
 use crate::api::errors::error_messages;
 use crate::api::openapi::{Endpoint, Model};
 use crate::api::session::{Session, SessionError};
+use crate::api::url::query_url;
 use crate::data::selectors::select_keys;
-use crate::output::{OutputFiles, OutputWriter};
-use crate::ports::{Event, LogLevel, Method};
-use crate::results::{FailureKind, RunResults};
-use crate::run::count::{query_url, total_count, CountError};
+use crate::ports::{Event, LogLevel, Method, OutputError, OutputFiles, OutputWriter};
+use crate::pycompat::json_dumps;
+use crate::results::{FailureKind, FailureMethod, RunResults};
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The API's maximum `limit`.
@@ -121,53 +122,6 @@ pub fn select_record_keys(record: Value, keep_keys: &str, drop_keys: &str) -> Va
     Value::Object(out)
 }
 
-/// Python's `json.dumps(value)`: `", "` and `": "` separators, non-ASCII escaped as `\uXXXX`.
-pub fn python_json_line(value: &Value) -> String {
-    let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PythonCompact);
-    if value.serialize(&mut ser).is_err() {
-        return String::new();
-    }
-    String::from_utf8(buf).unwrap_or_default()
-}
-
-struct PythonCompact;
-
-impl serde_json::ser::Formatter for PythonCompact {
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
-    }
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            w.write_all(b", ")
-        }
-    }
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn write_string_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        crate::results::write_ascii_escaped(w, fragment)
-    }
-}
-
 /// Why a page (or the count before it) could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageError {
@@ -183,8 +137,8 @@ impl PageError {
     pub fn kind(&self) -> FailureKind {
         match self {
             PageError::Status { status, .. } => FailureKind::Status(*status),
-            PageError::NotAList => FailureKind::Method("fetch".into()),
-            PageError::Transport(_) => FailureKind::Method("connection".into()),
+            PageError::NotAList => FailureMethod::Fetch.into(),
+            PageError::Transport(_) => FailureMethod::Connection.into(),
         }
     }
 
@@ -291,15 +245,6 @@ pub struct FetchOptions {
     pub drop_keys: String,
 }
 
-/// What stops a fetch.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum FetchError {
-    #[error(transparent)]
-    Session(#[from] SessionError),
-    #[error("cannot write {file}: {reason}")]
-    Write { file: String, reason: String },
-}
-
 /// The output file of an endpoint.
 pub fn output_file(endpoint: &str) -> String {
     format!("{endpoint}.jsonl")
@@ -348,10 +293,17 @@ pub fn endpoints_for_query(
     out
 }
 
-struct Open<'o> {
-    ep: usize,
-    writer: Box<dyn OutputWriter + 'o>,
-    written: u64,
+/// `fetch.page_size`, at most the API's maximum (warned about when more).
+pub fn page_size(session: &Session<'_>) -> u64 {
+    let page_size = u64::from(session.config.fetch.page_size);
+    if page_size > MAX_PAGE_SIZE {
+        session.log(
+            LogLevel::Warning,
+            format!("fetch.page_size {page_size} is more than the API's maximum of {MAX_PAGE_SIZE}; fetching pages of {MAX_PAGE_SIZE}"),
+        );
+        return MAX_PAGE_SIZE;
+    }
+    page_size
 }
 
 /// Fetch `endpoints` (dependency order) into `{endpoint}.jsonl` files of `out`. `model` is
@@ -365,21 +317,61 @@ pub async fn fetch(
     options: &FetchOptions,
     out: &dyn OutputFiles,
     results: &mut RunResults,
-) -> Result<(), FetchError> {
+) -> Result<(), RunError> {
     let pool = session.config.connection.pool_size.max(1) as usize;
-    let page_size = options.page_size.clamp(1, MAX_PAGE_SIZE);
     let query = &options.query;
     let endpoints = endpoints_for_query(session, model, endpoints, query);
+    let totals = count_endpoints(session, &endpoints, query, results).await?;
+    let pages = plan_endpoint_pages(session, &endpoints, &totals, options.page_size);
+    let endpoints_ref = &endpoints;
+    let mut fetched = stream::iter(pages)
+        .map(|(ep, page, last)| async move {
+            let records = get_page(session, &endpoints_ref[ep], query, page).await;
+            (ep, page, last, records)
+        })
+        .buffered(pool);
+    let mut files = Files {
+        session,
+        out,
+        options,
+        open: None,
+        failed_pages: 0,
+    };
+    while let Some((ep, page, last, records)) = fetched.next().await {
+        files
+            .page(&endpoints[ep], ep, page, records?, results)
+            .await?;
+        if last {
+            files.close(&endpoints[ep]).await?;
+        }
+    }
+    if files.failed_pages > 0 {
+        session.log(
+            LogLevel::Warning,
+            format!(
+                "{} pages could not be fetched: the files lack their records",
+                files.failed_pages
+            ),
+        );
+    }
+    Ok(())
+}
 
-    // how many records each endpoint has
+/// How many records each endpoint has, `pool_size` endpoints at a time: (index, total) of those
+/// that could be counted; the others are failures in `results`.
+async fn count_endpoints(
+    session: &Session<'_>,
+    endpoints: &[String],
+    query: &[(String, String)],
+    results: &mut RunResults,
+) -> Result<Vec<(usize, u64)>, RunError> {
+    let pool = session.config.connection.pool_size.max(1) as usize;
     let mut counts = stream::iter(endpoints.iter())
         .map(|e| async move { (e, total_count(session, e, query).await) })
         .buffered(pool);
     let mut totals: Vec<(usize, u64)> = Vec::new();
-    let mut i = 0;
+    let mut ep = 0;
     while let Some((endpoint, count)) = counts.next().await {
-        let ep = i;
-        i += 1;
         let res = results.resource_mut(endpoint);
         match count? {
             Ok(total) => totals.push((ep, total)),
@@ -392,12 +384,21 @@ pub async fn fetch(
                 res.record_failure(e.kind(), &e.messages(), &output_file(endpoint), 0);
             }
         }
+        ep += 1;
     }
-    drop(counts);
+    Ok(totals)
+}
 
-    // every page of every endpoint, in order
-    let mut pages: Vec<(usize, Page, bool)> = Vec::new();
-    for (ep, total) in &totals {
+/// Every page of every endpoint with records, in order: (endpoint index, page, last of its
+/// endpoint). Each endpoint with records is started (logged, and its event emitted).
+fn plan_endpoint_pages(
+    session: &Session<'_>,
+    endpoints: &[String],
+    totals: &[(usize, u64)],
+    page_size: u64,
+) -> Vec<(usize, Page, bool)> {
+    let mut pages = Vec::new();
+    for (ep, total) in totals {
         let endpoint = &endpoints[*ep];
         if *total == 0 {
             session.log(
@@ -423,57 +424,60 @@ pub async fn fetch(
             pages.push((*ep, page, k + 1 == n));
         }
     }
-    let endpoints_ref = &endpoints;
-    let mut fetched = stream::iter(pages)
-        .map(|(ep, page, last)| async move {
-            let records = get_page(session, &endpoints_ref[ep], query, page).await;
-            (ep, page, last, records)
-        })
-        .buffered(pool);
-    let mut open: Option<Open<'_>> = None;
-    let mut failed_pages: u64 = 0;
-    while let Some((ep, page, last, records)) = fetched.next().await {
-        let endpoint = &endpoints[ep];
+    pages
+}
+
+/// The output files of a fetch, written one endpoint at a time, page after page.
+struct Files<'f, 's> {
+    session: &'f Session<'s>,
+    out: &'f dyn OutputFiles,
+    options: &'f FetchOptions,
+    /// The endpoint being written (its index), its file, and its records written so far.
+    open: Option<(usize, Box<dyn OutputWriter + 'f>, u64)>,
+    failed_pages: u64,
+}
+
+impl<'f> Files<'f, '_> {
+    /// Writes a page's records into its endpoint's file (opened on its first page), or records
+    /// why the page could not be read.
+    async fn page(
+        &mut self,
+        endpoint: &str,
+        ep: usize,
+        page: Page,
+        records: Result<Vec<Value>, PageError>,
+        results: &mut RunResults,
+    ) -> Result<(), RunError> {
         let file = output_file(endpoint);
-        let records = records?;
-        if open.as_ref().is_none_or(|o| o.ep != ep) {
-            let writer = out
-                .create(&file)
-                .await
-                .map_err(|reason| FetchError::Write {
-                    file: file.clone(),
-                    reason,
-                })?;
-            open = Some(Open {
-                ep,
-                writer,
-                written: 0,
-            });
+        if self.open.as_ref().is_none_or(|(open, _, _)| *open != ep) {
+            let writer = self.out.create(&file).await.map_err(write_error(&file))?;
+            self.open = Some((ep, writer, 0));
         }
-        let o = open.as_mut().expect("opened above");
+        let (_, writer, written) = self.open.as_mut().expect("opened above");
         let res = results.resource_mut(endpoint);
         match records {
             Ok(records) => {
                 let mut buf = String::new();
                 let n = records.len() as u64;
                 for record in records {
-                    let record = select_record_keys(record, &options.keep_keys, &options.drop_keys);
-                    buf.push_str(&python_json_line(&record));
+                    let record = select_record_keys(
+                        record,
+                        &self.options.keep_keys,
+                        &self.options.drop_keys,
+                    );
+                    buf.push_str(&json_dumps(&record));
                     buf.push('\n');
                     res.record_success(200);
                 }
-                o.writer
+                writer
                     .write(buf.as_bytes())
                     .await
-                    .map_err(|reason| FetchError::Write {
-                        file: file.clone(),
-                        reason,
-                    })?;
-                o.written += n;
+                    .map_err(write_error(&file))?;
+                *written += n;
             }
             Err(e) => {
-                failed_pages += 1;
-                session.log(
+                self.failed_pages += 1;
+                self.session.log(
                     LogLevel::Warning,
                     format!(
                         "Unable to load records {}..{} of {endpoint}... {e}",
@@ -481,44 +485,44 @@ pub async fn fetch(
                         page.offset + page.limit
                     ),
                 );
-                res.record_failure(e.kind(), &e.messages(), &file, o.written + 1);
+                res.record_failure(e.kind(), &e.messages(), &file, *written + 1);
             }
         }
-        session.events.emit(Event::Progress {
-            endpoint: endpoint.clone(),
-            done: o.written,
+        self.session.events.emit(Event::Progress {
+            endpoint: endpoint.to_string(),
+            done: *written,
             skipped: 0,
             failed: 0,
         });
-        if last {
-            o.writer
-                .finish()
-                .await
-                .map_err(|reason| FetchError::Write {
-                    file: file.clone(),
-                    reason,
-                })?;
-            session.log(
-                LogLevel::Info,
-                format!(
-                    "wrote {} records of {endpoint} to {}",
-                    o.written,
-                    crate::config::url_join(&[&session.config.data_dir, &file])
-                ),
-            );
-            session.events.emit(Event::EndpointFinished {
-                endpoint: endpoint.clone(),
-            });
-            open = None;
-        }
+        Ok(())
     }
-    if failed_pages > 0 {
-        session.log(
-            LogLevel::Warning,
-            format!("{failed_pages} pages could not be fetched: the files lack their records"),
+
+    /// Completes the file of the endpoint being written.
+    async fn close(&mut self, endpoint: &str) -> Result<(), RunError> {
+        let Some((_, mut writer, written)) = self.open.take() else {
+            return Ok(());
+        };
+        let file = output_file(endpoint);
+        writer.finish().await.map_err(write_error(&file))?;
+        self.session.log(
+            LogLevel::Info,
+            format!(
+                "wrote {written} records of {endpoint} to {}",
+                crate::config::url_join(&[&self.session.config.data_dir, &file])
+            ),
         );
+        self.session.events.emit(Event::EndpointFinished {
+            endpoint: endpoint.to_string(),
+        });
+        Ok(())
     }
-    Ok(())
+}
+
+fn write_error(file: &str) -> impl Fn(OutputError) -> RunError + '_ {
+    move |error| RunError::Write {
+        file: file.to_string(),
+        error,
+    }
 }
 
 #[cfg(test)]
@@ -602,11 +606,24 @@ mod tests {
     fn lines_like_python_json_dumps() {
         let v = json!({"id": "a", "n": [1, 2.5, true, null], "o": {"k": "é\u{7f}\n\"😀"}});
         assert_eq!(
-            python_json_line(&v),
+            json_dumps(&v),
             r#"{"id": "a", "n": [1, 2.5, true, null], "o": {"k": "\u00e9\u007f\n\"\ud83d\ude00"}}"#
         );
-        assert_eq!(python_json_line(&json!({})), "{}");
-        assert_eq!(python_json_line(&json!([])), "[]");
+        assert_eq!(json_dumps(&json!({})), "{}");
+        assert_eq!(json_dumps(&json!([])), "[]");
+    }
+
+    #[test]
+    fn floats_like_python_json_dumps() {
+        // python: json.dumps({"a": 1e16, "b": 1.5e-7, "c": 100.0, "d": 0.1, "e": 123456789012345680.0})
+        let v: Value = serde_json::from_str(
+            r#"{"a": 1e16, "b": 1.5e-7, "c": 100.0, "d": 0.1, "e": 123456789012345680.0}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            json_dumps(&v),
+            r#"{"a": 1e+16, "b": 1.5e-07, "c": 100.0, "d": 0.1, "e": 1.2345678901234568e+17}"#
+        );
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -1,8 +1,346 @@
-//! The commands: one module each.
+//! The commands, one entry point for all faces: a face describes a [`Job`], lends its
+//! [`Ports`], and gets one [`RunOutcome`] back from [`run`]. Everything between (discovery and
+//! OAuth, the dependency order, selectors, the data files and their plan, the API's model, the
+//! command itself, the results) happens here, the same in the CLI and in the web app.
+//!
+//! The commands that act on payloads or records one at a time (`send`, `delete`, `truncate`)
+//! share one [`scheduler`]; `count`, `fetch` and `create` page or scaffold; `validate` is in
+//! [`crate::validate`].
 
 pub mod count;
 pub mod create;
 pub mod delete;
+mod error;
 pub mod fetch;
+pub mod scheduler;
 pub mod send;
 pub mod truncate;
+
+pub use error::RunError;
+
+use crate::api::dependencies::Dependencies;
+use crate::api::openapi::Model;
+use crate::api::session::Session;
+use crate::config::Config;
+use crate::data::plan::DataPlan;
+use crate::data::selectors::select_endpoints;
+use crate::ports::{
+    Cache, Clock, Confirm, ConfirmRequest, DataSource, EventSink, Http, LogLevel, OutputFiles,
+    StateStore,
+};
+use crate::results::{Command, RunMetadata, RunResults, EXIT_FATAL};
+use crate::state::ResendFlags;
+use crate::timestamps::local_iso;
+use crate::validate::{ValidateOptions, ValidateSendOutcome, Validation};
+use count::CountRow;
+use scheduler::SkipGroup;
+
+/// What a face asks the engine to do: the command and its flags, as the user gave them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Job {
+    pub command: Command,
+    /// `-s`: endpoints to process (comma list, `*` wildcards); blank: all.
+    pub selector: String,
+    /// `-e`: endpoints to leave out.
+    pub exclude: String,
+    /// `-f`, `-o`, `-n`, `-r`.
+    pub resend: ResendFlags,
+    /// `-q` (a JSON object of GET parameters), `-k`, `-d`: what `fetch` gets and keeps.
+    pub query: String,
+    pub keep_keys: String,
+    pub drop_keys: String,
+    /// `-w`: refetch what is cached.
+    pub wipe_cache: bool,
+    /// `--yes`: `delete` and `truncate` (with a selector) are confirmed beforehand.
+    pub confirmed: bool,
+    /// Threads for validation's per-line checks (1 in the browser).
+    pub threads: usize,
+    /// Where the run happens, for the results file: `working_dir`, `config_file`, `data_dir`.
+    pub working_dir: String,
+    pub config_file: String,
+    pub data_dir: String,
+}
+
+/// What the engine reaches the world through. `output` receives `fetch`'s and `create`'s files.
+pub struct Ports<'a> {
+    pub http: &'a dyn Http,
+    pub clock: &'a dyn Clock,
+    pub events: &'a dyn EventSink,
+    pub data: &'a dyn DataSource,
+    pub state: Option<&'a dyn StateStore>,
+    pub cache: Option<&'a dyn Cache>,
+    pub output: &'a dyn OutputFiles,
+    pub confirm: &'a dyn Confirm,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub command: Command,
+    /// The results file's content (closed: `command`, `completed_at`, `runtime_sec` set).
+    pub results: RunResults,
+    /// `count`: records by endpoint, in dependency order.
+    pub counts: Vec<CountRow>,
+    /// `delete`: payloads skipped, by reason.
+    pub skips: Vec<SkipGroup>,
+    /// What stopped the run, if anything did.
+    pub error: Option<RunError>,
+}
+
+impl RunOutcome {
+    /// The error that makes the run fail as a whole (exit code 255): every error but a
+    /// `validate+send` whose every payload failed validation (its results say so: exit 1).
+    pub fn fatal(&self) -> Option<&RunError> {
+        self.error.as_ref().filter(|e| !e.every_payload_failed())
+    }
+
+    /// The process exit code (the Python tool's rules; `strict`: 1 when any payload failed).
+    pub fn exit_code(&self, strict: bool) -> i32 {
+        match self.fatal() {
+            Some(_) => EXIT_FATAL,
+            None => self.results.exit_code(self.command, strict),
+        }
+    }
+}
+
+/// Runs a job to its end, or to the error that stops it.
+pub async fn run(config: &Config, job: &Job, ports: &Ports<'_>) -> RunOutcome {
+    let clock = ports.clock;
+    let started_ms = clock.now_unix_ms();
+    let mut outcome = RunOutcome {
+        command: job.command,
+        results: RunResults::new(RunMetadata {
+            started_at: local_iso(started_ms, clock.utc_offset_seconds()),
+            working_dir: job.working_dir.clone(),
+            config_file: job.config_file.clone(),
+            data_dir: job.data_dir.clone(),
+            api_url: config.edfi_api.base_url.clone(),
+            namespace: config.namespace.clone(),
+            namespace_overrides: config.namespace_overrides.clone(),
+        }),
+        counts: Vec::new(),
+        skips: Vec::new(),
+        error: None,
+    };
+    let runner = Runner { config, job, ports };
+    if let Err(e) = runner.run(&mut outcome).await {
+        outcome.error = Some(e);
+    }
+    let finished_ms = clock.now_unix_ms();
+    outcome.results.finish(
+        job.command,
+        local_iso(finished_ms, clock.utc_offset_seconds()),
+        (finished_ms - started_ms) as f64 / 1000.0,
+    );
+    outcome
+}
+
+/// Connects to the API and plans the data of `source` for every endpoint: what a face shows
+/// before a run (files by endpoint in dependency order, files that match no endpoint).
+pub async fn preview(
+    config: &Config,
+    http: &dyn Http,
+    clock: &dyn Clock,
+    events: &dyn EventSink,
+    source: &dyn DataSource,
+) -> Result<(Dependencies, DataPlan), RunError> {
+    let session = Session::connect(config, http, clock, events).await?;
+    let deps = session.dependencies().await?;
+    let plan = DataPlan::read(source, &deps, &deps.endpoints())
+        .await
+        .map_err(RunError::Listing)?;
+    Ok((deps, plan))
+}
+
+struct Runner<'r> {
+    config: &'r Config,
+    job: &'r Job,
+    ports: &'r Ports<'r>,
+}
+
+impl Runner<'_> {
+    async fn run(&self, outcome: &mut RunOutcome) -> Result<(), RunError> {
+        let (config, job, ports) = (self.config, self.job, self.ports);
+        let criteria = job.resend.criteria(ports.clock.utc_offset_seconds())?;
+        if job.wipe_cache {
+            if let Some(cache) = ports.cache {
+                cache.wipe().await;
+                ports
+                    .events
+                    .log(LogLevel::Debug, "wiped the cached documents".into());
+            }
+        }
+        let session = Session::connect(config, ports.http, ports.clock, ports.events).await?;
+        let deps = session.dependencies().await?;
+        let selected = select_endpoints(
+            &deps.endpoints(),
+            if job.selector.trim().is_empty() {
+                "*"
+            } else {
+                &job.selector
+            },
+            &job.exclude,
+        )?;
+        let results = &mut outcome.results;
+        match job.command {
+            Command::Send | Command::Validate | Command::ValidateSend | Command::Delete => {
+                let data = self.data(&deps, &selected).await?;
+                match job.command {
+                    Command::Send => {
+                        send::send(&session, &data, ports.data, ports.state, &criteria, results)
+                            .await
+                    }
+                    Command::Delete => {
+                        let model = self.model(&session).await?;
+                        let mut endpoints: Vec<String> =
+                            data.endpoints().map(|p| p.endpoint.clone()).collect();
+                        endpoints.reverse();
+                        self.confirm(endpoints, false).await?;
+                        outcome.skips = delete::delete(
+                            &session,
+                            &model,
+                            &data,
+                            ports.data,
+                            ports.state,
+                            &criteria,
+                            results,
+                        )
+                        .await?;
+                        Ok(())
+                    }
+                    _ => self.validate(&session, &data, &criteria, results).await,
+                }
+            }
+            Command::Truncate => {
+                let levels = deps.levels_of(&selected);
+                let mut endpoints: Vec<String> = levels.iter().flatten().cloned().collect();
+                endpoints.reverse();
+                self.confirm(endpoints, true).await?;
+                truncate::truncate(&session, &levels, ports.state, results).await
+            }
+            Command::Count => {
+                outcome.counts = count::count(&session, &selected, results).await?;
+                Ok(())
+            }
+            Command::Fetch => {
+                let options = fetch::FetchOptions {
+                    page_size: fetch::page_size(&session),
+                    query: fetch::parse_query(&job.query)?,
+                    keep_keys: job.keep_keys.clone(),
+                    drop_keys: job.drop_keys.clone(),
+                };
+                // the OpenAPI documents are needed only to vet -q keys
+                let model = match options.query.is_empty() {
+                    true => None,
+                    false => Some(self.model(&session).await?),
+                };
+                fetch::fetch(
+                    &session,
+                    &selected,
+                    model.as_ref(),
+                    &options,
+                    ports.output,
+                    results,
+                )
+                .await
+            }
+            Command::Create => {
+                let model = self.model(&session).await?;
+                create::create(&session, &model, &selected, ports.output).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The data files of the selected endpoints (unknown files are warned about).
+    async fn data(&self, deps: &Dependencies, selected: &[String]) -> Result<DataPlan, RunError> {
+        let source = self.ports.data;
+        let data = DataPlan::read(source, deps, selected)
+            .await
+            .map_err(RunError::Listing)?;
+        for u in &data.unmatched {
+            self.ports.events.log(LogLevel::Warning, u.to_string());
+        }
+        if data.is_empty() {
+            return Err(RunError::NoData {
+                location: source.describe(),
+            });
+        }
+        Ok(data)
+    }
+
+    /// The API's model, from its OpenAPI documents (through the cache).
+    async fn model(&self, session: &Session<'_>) -> Result<Model, RunError> {
+        Ok(session.model(self.ports.cache).await?)
+    }
+
+    /// Asks the user before `endpoints` lose data, unless `--yes` or `force_delete: true`
+    /// answered already. Truncating the whole API (no selector) is confirmed only by typing
+    /// `yes`. With nobody to ask, nothing is deleted.
+    async fn confirm(&self, endpoints: Vec<String>, truncate: bool) -> Result<(), RunError> {
+        let (job, config) = (self.job, self.config);
+        let verb = if truncate { "truncate" } else { "delete" };
+        let may_be_forced = !truncate || !job.selector.trim().is_empty();
+        if may_be_forced && (job.confirmed || config.force_delete) {
+            let why = if job.confirmed {
+                "--yes"
+            } else {
+                "force_delete: true"
+            };
+            self.ports.events.log(
+                LogLevel::Info,
+                format!("{verb} of {} endpoints confirmed by {why}", endpoints.len()),
+            );
+            return Ok(());
+        }
+        let count = endpoints.len();
+        let request = ConfirmRequest {
+            endpoints,
+            truncate,
+        };
+        match self.ports.confirm.ask(&request).await {
+            None if may_be_forced => Err(RunError::Unconfirmed { verb }),
+            None => Err(RunError::TruncateAllUnconfirmed { endpoints: count }),
+            Some(answer) if answer.trim() == "yes" => Ok(()),
+            Some(_) => Err(RunError::NotConfirmed),
+        }
+    }
+
+    /// `validate` and `validate+send`.
+    async fn validate(
+        &self,
+        session: &Session<'_>,
+        data: &DataPlan,
+        criteria: &crate::state::ResendCriteria,
+        results: &mut RunResults,
+    ) -> Result<(), RunError> {
+        let model = self.model(session).await?;
+        let validation = Validation {
+            config: self.config,
+            model: &model,
+            session: Some(session),
+            events: self.ports.events,
+            source: self.ports.data,
+            cache: self.ports.cache,
+            options: ValidateOptions::for_threads(self.job.threads),
+        };
+        if self.job.command == Command::Validate {
+            return validation.run(data, results).await;
+        }
+        match crate::validate::validate_then_send(
+            &validation,
+            session,
+            data,
+            self.ports.state,
+            criteria,
+            results,
+        )
+        .await?
+        {
+            ValidateSendOutcome::Sent => Ok(()),
+            ValidateSendOutcome::NotSent { failed, processed } => {
+                Err(RunError::NotSent { failed, processed })
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 use crate::api::openapi::Model;
 use crate::api::session::{Session, SessionError};
 use crate::ports::{Cache, LogLevel, Method};
-use crate::run::send::RunError;
+use crate::run::RunError;
 use crate::state::md5_hex;
 use futures::stream::{self, StreamExt};
 use rustc_hash::FxHashMap;

@@ -27,13 +27,14 @@ pub mod shape;
 mod tests;
 
 use crate::api::openapi::Model;
-use crate::api::session::Session;
+use crate::api::session::{Session, SessionError};
 use crate::config::{Config, ReferenceBehavior, ValidationMethod};
-use crate::data::lines::OwnedLine;
-use crate::data::lines::{file_lines, FileLine, ReadError};
-use crate::ports::{Cache, DataFile, DataSource, Event, EventSink, LogLevel};
-use crate::results::{FailureKind, ResourceResults, RunResults};
-use crate::run::send::{EndpointPlan, RunError};
+use crate::data::lines::{count_lines, file_lines, FileLine, OwnedLine, ReadError};
+use crate::data::plan::{DataPlan, EndpointPlan};
+use crate::ports::{Cache, DataFile, DataSource, Event, EventSink, LogLevel, StateStore};
+use crate::results::{ResourceResults, RunResults};
+use crate::run::RunError;
+use crate::state::ResendCriteria;
 use check::{par_map, EndpointChecker, LineCheck, Methods};
 use descriptors::DescriptorIndex;
 use futures::stream::{self, StreamExt};
@@ -42,28 +43,6 @@ use references::{LocalIndexes, RemoteAnswer, RemoteCache};
 use schema::SchemaCheck;
 use shape::{IdentitySpec, RefGroups, ReferenceSelection, Shape};
 use std::collections::HashSet;
-
-/// A validation method, as named in results (`method`) and messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Method {
-    Json,
-    Schema,
-    Descriptors,
-    Uniqueness,
-    References,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Json => "json",
-            Method::Schema => "schema",
-            Method::Descriptors => "descriptors",
-            Method::Uniqueness => "uniqueness",
-            Method::References => "references",
-        }
-    }
-}
 
 /// How validation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,35 +53,25 @@ pub struct ValidateOptions {
     pub batch_lines: usize,
 }
 
+impl ValidateOptions {
+    /// `threads` threads (at least 1), with batches big enough to keep them busy.
+    pub fn for_threads(threads: usize) -> ValidateOptions {
+        let threads = threads.max(1);
+        if threads == 1 {
+            return ValidateOptions::default();
+        }
+        ValidateOptions {
+            threads,
+            batch_lines: (2048 * threads).clamp(4096, 65_536),
+        }
+    }
+}
+
 impl Default for ValidateOptions {
     fn default() -> Self {
         ValidateOptions {
             threads: 1,
             batch_lines: 4096,
-        }
-    }
-}
-
-/// How a validation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ValidateOutcome {
-    /// Every selected line was validated.
-    Completed,
-    /// `validate.references.max_failures` was reached; later lines were not validated.
-    Stopped { failures: u64, max_failures: u64 },
-}
-
-impl ValidateOutcome {
-    /// The Python tool's message for a stop.
-    pub fn stop_message(&self) -> Option<String> {
-        match self {
-            ValidateOutcome::Completed => None,
-            ValidateOutcome::Stopped {
-                failures,
-                max_failures,
-            } => Some(format!(
-                "... STOPPING; found {failures} >= validate.references.max_failures={max_failures} VALIDATION ERRORS."
-            )),
         }
     }
 }
@@ -136,6 +105,24 @@ struct EndpointRun {
     done: u64,
 }
 
+/// What a validation keeps from one endpoint to the next.
+struct RunState {
+    /// The API's answers to reference lookups (asked once per run).
+    remote: RemoteCache,
+    /// Whether references not found locally are looked up in the API.
+    remote_on: bool,
+    /// Lines failed so far (for `validate.references.max_failures`).
+    failures: u64,
+}
+
+/// What an endpoint's lines are checked with.
+struct EndpointChecks {
+    schema: Option<SchemaCheck>,
+    shape: Shape,
+    identity: Option<IdentitySpec>,
+    schema_name: String,
+}
+
 impl Validation<'_, '_> {
     fn log(&self, level: LogLevel, message: impl Into<String>) {
         self.events.emit(Event::Log {
@@ -160,14 +147,10 @@ impl Validation<'_, '_> {
             .find(self.config.namespace_for(endpoint), endpoint)
     }
 
-    /// Validates `endpoints` (in order) into `results`. `all_files` are every data file found
-    /// (any endpoint): local descriptor values and referenced records are read from them.
-    pub async fn run(
-        &self,
-        endpoints: &[EndpointPlan],
-        all_files: &[DataFile],
-        results: &mut RunResults,
-    ) -> Result<ValidateOutcome, RunError> {
+    /// Validates the endpoints of `data` (in dependency order) into `results`; local descriptor
+    /// values and referenced records are read from any of its files. Stops with
+    /// [`RunError::ValidationStopped`] at `validate.references.max_failures` failed lines.
+    pub async fn run(&self, data: &DataPlan, results: &mut RunResults) -> Result<(), RunError> {
         let methods = self.methods();
         let names: Vec<&str> = self
             .config
@@ -185,7 +168,6 @@ impl Validation<'_, '_> {
             ),
         );
         let refs_config = &self.config.validate.references;
-        let remote = refs_config.remote && self.session.is_some();
         if methods.references && !refs_config.remote {
             self.log(
                 LogLevel::Info,
@@ -197,85 +179,35 @@ impl Validation<'_, '_> {
             include: refs_config.behavior == ReferenceBehavior::Include,
         };
         if refs_config.max_failures == Some(0) {
-            return Ok(ValidateOutcome::Stopped {
+            return Err(RunError::ValidationStopped {
                 failures: 0,
                 max_failures: 0,
             });
         }
         let groups = RefGroups::new(self.model);
-        let descriptors = if methods.descriptors {
-            Some(self.load_descriptors(all_files).await?)
-        } else {
-            None
+        let descriptors = match methods.descriptors {
+            true => Some(self.load_descriptors(&data.files).await?),
+            false => None,
         };
         let mut local = LocalIndexes::default();
-        let mut remote_cache = RemoteCache::default();
-        let mut failures = 0u64;
-        for plan in endpoints {
-            let ep = self.model_endpoint(&plan.endpoint);
+        let mut run = RunState {
+            remote: RemoteCache::default(),
+            remote_on: refs_config.remote && self.session.is_some(),
+            failures: 0,
+        };
+        for plan in data.endpoints() {
+            let checks = self.endpoint_checks(plan, methods, &groups, &selection);
             let is_descriptor = plan.endpoint.ends_with("Descriptors");
-            let (schema, shape, identity) = match ep {
-                Some(i) => {
-                    let e = &self.model.endpoints[i];
-                    let doc = self.model.document_of(e);
-                    let schema = if methods.schema {
-                        match SchemaCheck::new(doc, &e.schema_name) {
-                            Ok(s) => Some(s),
-                            Err(reason) => {
-                                self.log(
-                                    LogLevel::Warning,
-                                    format!(
-                                        "{}: {reason}; its lines are not checked against a schema",
-                                        plan.endpoint
-                                    ),
-                                );
-                                None
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    let shape =
-                        Shape::build(doc, &e.schema_name, &plan.endpoint, &groups, &selection);
-                    (
-                        schema,
-                        shape,
-                        Some(IdentitySpec::of_endpoint(self.model, i)),
-                    )
-                }
-                None => {
-                    self.log(
-                        LogLevel::Warning,
-                        format!(
-                            "{}: no schema in the API's OpenAPI documents; only JSON and descriptor values are checked",
-                            plan.endpoint
-                        ),
-                    );
-                    (None, Shape::empty(), None)
-                }
-            };
             if methods.references && !is_descriptor {
-                let mut targets: Vec<usize> = shape
-                    .refs
-                    .iter()
-                    .filter(|r| r.checked)
-                    .filter_map(|r| r.group)
-                    .flat_map(|g| groups.endpoints(g).iter().copied())
-                    .collect();
-                targets.sort_unstable();
-                targets.dedup();
-                for t in targets {
-                    if !local.has(t) {
-                        self.index_local(t, all_files, &mut local).await?;
-                    }
-                }
+                self.index_targets(&checks.shape, &groups, &data.files, &mut local)
+                    .await?;
             }
             let checker = EndpointChecker {
                 endpoint: plan.endpoint.clone(),
                 methods,
-                schema,
-                shape,
-                identity: identity.filter(|i| !i.fields.is_empty()),
+                schema: checks.schema,
+                shape: checks.shape,
+                identity: checks.identity.filter(|i| !i.fields.is_empty()),
                 is_descriptor,
                 model: self.model,
                 descriptors: descriptors.as_ref(),
@@ -283,25 +215,85 @@ impl Validation<'_, '_> {
                 local: &local,
                 selection: &selection,
             };
-            let schema_name = ep
-                .map(|i| self.model.endpoints[i].schema_name.clone())
-                .unwrap_or_else(|| plan.endpoint.clone());
-            let stopped = self
-                .validate_endpoint(
-                    plan,
-                    &schema_name,
-                    &checker,
-                    remote,
-                    &mut remote_cache,
-                    &mut failures,
-                    results,
-                )
+            self.validate_endpoint(plan, &checks.schema_name, &checker, &mut run, results)
                 .await?;
-            if let Some(outcome) = stopped {
-                return Ok(outcome);
+        }
+        Ok(())
+    }
+
+    /// The schema, shape and identity an endpoint's lines are checked with (and a warning when
+    /// the API's documents lack them).
+    fn endpoint_checks(
+        &self,
+        plan: &EndpointPlan,
+        methods: Methods,
+        groups: &RefGroups,
+        selection: &ReferenceSelection,
+    ) -> EndpointChecks {
+        let Some(i) = self.model_endpoint(&plan.endpoint) else {
+            self.log(
+                LogLevel::Warning,
+                format!(
+                    "{}: no schema in the API's OpenAPI documents; only JSON and descriptor values are checked",
+                    plan.endpoint
+                ),
+            );
+            return EndpointChecks {
+                schema: None,
+                shape: Shape::empty(),
+                identity: None,
+                schema_name: plan.endpoint.clone(),
+            };
+        };
+        let e = &self.model.endpoints[i];
+        let doc = self.model.document_of(e);
+        let schema = match methods.schema {
+            false => None,
+            true => match SchemaCheck::new(doc, &e.schema_name) {
+                Ok(s) => Some(s),
+                Err(reason) => {
+                    self.log(
+                        LogLevel::Warning,
+                        format!(
+                            "{}: {reason}; its lines are not checked against a schema",
+                            plan.endpoint
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        EndpointChecks {
+            schema,
+            shape: Shape::build(doc, &e.schema_name, &plan.endpoint, groups, selection),
+            identity: Some(IdentitySpec::of_endpoint(self.model, i)),
+            schema_name: e.schema_name.clone(),
+        }
+    }
+
+    /// Indexes the local records of every endpoint the checked references of `shape` point to.
+    async fn index_targets(
+        &self,
+        shape: &Shape,
+        groups: &RefGroups,
+        files: &[DataFile],
+        local: &mut LocalIndexes,
+    ) -> Result<(), RunError> {
+        let mut targets: Vec<usize> = shape
+            .refs
+            .iter()
+            .filter(|r| r.checked)
+            .filter_map(|r| r.group)
+            .flat_map(|g| groups.endpoints(g).iter().copied())
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        for t in targets {
+            if !local.has(t) {
+                self.index_local(t, files, local).await?;
             }
         }
-        Ok(ValidateOutcome::Completed)
+        Ok(())
     }
 
     /// Local descriptor values (the data files of descriptor endpoints), then the API's.
@@ -315,7 +307,7 @@ impl Validation<'_, '_> {
             let Some(ep) = self.model_endpoint(&f.endpoint) else {
                 continue;
             };
-            let mut reader = BatchReader::open(self.source, f, self.options.batch_lines).await?;
+            let mut reader = BatchReader::open(self.source, f, self.options.batch_lines);
             while let Some(batch) = reader.next_batch().await? {
                 let parsed: Vec<Option<serde_json::Value>> =
                     par_map(&batch, self.options.threads, &|l: &OwnedLine| {
@@ -359,7 +351,7 @@ impl Validation<'_, '_> {
         }
         let mut keys = KeySet::default();
         for f in files {
-            let mut reader = BatchReader::open(self.source, f, self.options.batch_lines).await?;
+            let mut reader = BatchReader::open(self.source, f, self.options.batch_lines);
             while let Some(batch) = reader.next_batch().await? {
                 let found: Vec<Option<u128>> =
                     par_map(&batch, self.options.threads, &|l: &OwnedLine| {
@@ -383,19 +375,18 @@ impl Validation<'_, '_> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Validates the files of one endpoint, batch by batch: the per-line checks on every
+    /// thread, then, in line order, uniqueness across lines, remote references and the results.
     async fn validate_endpoint(
         &self,
         plan: &EndpointPlan,
         schema_name: &str,
         checker: &EndpointChecker<'_>,
-        remote: bool,
-        remote_cache: &mut RemoteCache,
-        failures: &mut u64,
+        run: &mut RunState,
         results: &mut RunResults,
-    ) -> Result<Option<ValidateOutcome>, RunError> {
+    ) -> Result<(), RunError> {
         let endpoint = &plan.endpoint;
-        let total = crate::run::send::count_lines(self.source, &plan.files).await?;
+        let total = count_lines(self.source, &plan.files).await?;
         results.resource_mut(endpoint);
         // this endpoint's results, added to `results` when it ends
         let mut res = ResourceResults::new();
@@ -403,106 +394,133 @@ impl Validation<'_, '_> {
             endpoint: endpoint.clone(),
             total,
         });
-        let mut run = EndpointRun {
+        let mut ep = EndpointRun {
             seen: KeyMap::default(),
             files: Vec::new(),
             failed: 0,
             shown: 0,
             done: 0,
         };
-        let max_failures = self.config.validate.references.max_failures;
+        let mut stopped = Ok(());
         for file in &plan.files {
             self.log(
                 LogLevel::Info,
                 format!("validating {} against {schema_name} schema...", file.name),
             );
-            run.files.push(file.name.clone());
-            let file_index = (run.files.len() - 1) as u32;
-            let (mut file_lines, mut file_failed) = (0u64, 0u64);
-            let mut reader = BatchReader::open(self.source, file, self.options.batch_lines).await?;
-            while let Some(batch) = reader.next_batch().await? {
-                let checks: Vec<LineCheck> =
-                    par_map(&batch, self.options.threads, &|l: &OwnedLine| {
-                        checker.check(l)
-                    });
-                if remote {
-                    self.lookup_remote(checker.groups, &checks, remote_cache)
-                        .await?;
+            ep.files.push(file.name.clone());
+            let (lines, failed) = match self
+                .validate_file(file, checker, &mut ep, run, &mut res)
+                .await
+            {
+                Ok(counts) => counts,
+                Err(Stop::Error(e)) => return Err(e),
+                Err(Stop::MaxFailures(counts, e)) => {
+                    stopped = Err(e);
+                    counts
                 }
-                for (line, check) in batch.iter().zip(checks) {
-                    let found = self.finish_line(
-                        checker,
-                        &mut run,
-                        file_index,
-                        line,
-                        check,
-                        remote,
-                        remote_cache,
-                    );
-                    file_lines += 1;
-                    run.done += 1;
-                    if found.is_empty() {
-                        res.record_ok();
-                    } else {
-                        for (i, (method, message)) in found.iter().enumerate() {
-                            let kind = FailureKind::Method(method.as_str().to_string());
-                            let messages = std::slice::from_ref(message);
-                            if i == 0 {
-                                res.record_failure(kind, messages, &file.name, line.number);
-                            } else {
-                                res.add_failure_lines(kind, messages, &file.name, line.number);
-                            }
-                            if run.shown < FAILURES_SHOWN {
-                                run.shown += 1;
-                                self.log(
-                                    LogLevel::Warning,
-                                    format!(
-                                        "... VALIDATION ERROR ({} at line {}): {message}",
-                                        method.as_str(),
-                                        line.number
-                                    ),
-                                );
-                            }
-                        }
-                        run.failed += 1;
-                        file_failed += 1;
-                        *failures += 1;
-                    }
-                    if let Some(max) = max_failures {
-                        if *failures >= max {
-                            results.resource_mut(endpoint).merge(&res);
-                            self.finish_file(&run, &file.name, file_lines, file_failed);
-                            self.finish_endpoint(endpoint, &run);
-                            return Ok(Some(ValidateOutcome::Stopped {
-                                failures: *failures,
-                                max_failures: max,
-                            }));
-                        }
-                    }
-                }
-                self.events.emit(Event::Progress {
-                    endpoint: endpoint.clone(),
-                    done: run.done,
-                    skipped: 0,
-                    failed: run.failed,
-                });
+            };
+            self.finish_file(&ep, &file.name, lines, failed);
+            if stopped.is_err() {
+                break;
             }
-            self.finish_file(&run, &file.name, file_lines, file_failed);
         }
         results.resource_mut(endpoint).merge(&res);
-        self.finish_endpoint(endpoint, &run);
-        Ok(None)
+        self.finish_endpoint(endpoint, &ep);
+        stopped
     }
 
-    fn finish_file(&self, run: &EndpointRun, file: &str, lines: u64, failed: u64) {
+    /// Validates one file of an endpoint; returns its lines and failed lines.
+    async fn validate_file(
+        &self,
+        file: &DataFile,
+        checker: &EndpointChecker<'_>,
+        ep: &mut EndpointRun,
+        run: &mut RunState,
+        res: &mut ResourceResults,
+    ) -> Result<(u64, u64), Stop> {
+        let file_index = (ep.files.len() - 1) as u32;
+        let (mut lines, mut failed) = (0u64, 0u64);
+        let max_failures = self.config.validate.references.max_failures;
+        let mut reader = BatchReader::open(self.source, file, self.options.batch_lines);
+        while let Some(batch) = reader.next_batch().await? {
+            let checks: Vec<LineCheck> = par_map(&batch, self.options.threads, &|l: &OwnedLine| {
+                checker.check(l)
+            });
+            if run.remote_on {
+                self.lookup_remote(checker.groups, &checks, &mut run.remote)
+                    .await?;
+            }
+            for (line, check) in batch.iter().zip(checks) {
+                let found = self.finish_line(checker, ep, file_index, line, check, run);
+                lines += 1;
+                ep.done += 1;
+                if self.record_line(&found, &file.name, line.number, ep, res) {
+                    failed += 1;
+                    run.failures += 1;
+                }
+                if let Some(max) = max_failures.filter(|max| run.failures >= *max) {
+                    let stop = RunError::ValidationStopped {
+                        failures: run.failures,
+                        max_failures: max,
+                    };
+                    return Err(Stop::MaxFailures((lines, failed), stop));
+                }
+            }
+            self.events.emit(Event::Progress {
+                endpoint: checker.endpoint.clone(),
+                done: ep.done,
+                skipped: 0,
+                failed: ep.failed,
+            });
+        }
+        Ok((lines, failed))
+    }
+
+    /// Records a line's failures (the first counts the line as failed); the first ten of an
+    /// endpoint are shown as they are found. Returns whether the line failed.
+    fn record_line(
+        &self,
+        found: &[(ValidationMethod, String)],
+        file: &str,
+        line: u64,
+        ep: &mut EndpointRun,
+        res: &mut ResourceResults,
+    ) -> bool {
+        if found.is_empty() {
+            res.record_ok();
+            return false;
+        }
+        for (i, (method, message)) in found.iter().enumerate() {
+            let messages = std::slice::from_ref(message);
+            if i == 0 {
+                res.record_failure((*method).into(), messages, file, line);
+            } else {
+                res.add_failure_lines((*method).into(), messages, file, line);
+            }
+            if ep.shown < FAILURES_SHOWN {
+                ep.shown += 1;
+                self.log(
+                    LogLevel::Warning,
+                    format!(
+                        "... VALIDATION ERROR ({} at line {line}): {message}",
+                        method.as_str()
+                    ),
+                );
+            }
+        }
+        ep.failed += 1;
+        true
+    }
+
+    fn finish_file(&self, ep: &EndpointRun, file: &str, lines: u64, failed: u64) {
         if failed == 0 {
             self.log(LogLevel::Info, "... all lines validate ok!");
             return;
         }
-        if run.failed > FAILURES_SHOWN && run.shown == FAILURES_SHOWN {
+        if ep.failed > FAILURES_SHOWN && ep.shown == FAILURES_SHOWN {
             self.log(
                 LogLevel::Warning,
-                format!("... and {} others!", run.failed - FAILURES_SHOWN),
+                format!("... and {} others!", ep.failed - FAILURES_SHOWN),
             );
         }
         self.log(
@@ -513,12 +531,12 @@ impl Validation<'_, '_> {
         );
     }
 
-    fn finish_endpoint(&self, endpoint: &str, run: &EndpointRun) {
+    fn finish_endpoint(&self, endpoint: &str, ep: &EndpointRun) {
         self.events.emit(Event::Progress {
             endpoint: endpoint.to_string(),
-            done: run.done,
+            done: ep.done,
             skipped: 0,
-            failed: run.failed,
+            failed: ep.failed,
         });
         self.events.emit(Event::EndpointFinished {
             endpoint: endpoint.to_string(),
@@ -555,11 +573,7 @@ impl Validation<'_, '_> {
             format!("(looking up {} references in the API...)", todo.len()),
         );
         let pool = self.config.connection.pool_size.max(1) as usize;
-        let answers: Vec<(
-            usize,
-            u128,
-            Result<RemoteAnswer, crate::api::session::SessionError>,
-        )> = stream::iter(todo)
+        let answers: Vec<(usize, u128, Result<RemoteAnswer, SessionError>)> = stream::iter(todo)
             .map(|p| async move {
                 let answer =
                     references::lookup(session, self.model, groups, p.group, &p.params).await;
@@ -576,65 +590,75 @@ impl Validation<'_, '_> {
 
     /// The in-order checks of one line (uniqueness across lines, remote references) and all
     /// its failures, in the Python tool's order.
-    #[allow(clippy::too_many_arguments)]
     fn finish_line(
         &self,
         checker: &EndpointChecker<'_>,
-        run: &mut EndpointRun,
+        ep: &mut EndpointRun,
         file_index: u32,
         line: &OwnedLine,
         check: LineCheck,
-        remote: bool,
-        remote_cache: &RemoteCache,
-    ) -> Vec<(Method, String)> {
+        run: &RunState,
+    ) -> Vec<(ValidationMethod, String)> {
         if let Some(f) = check.failure {
             return vec![f];
         }
         let mut found = Vec::new();
         if let Some(identity) = check.identity {
-            if let Some(first) = run.seen.get(&identity).copied() {
+            if let Some(first) = ep.seen.get(&identity).copied() {
                 let (first_file, first_line) = ((first >> 48) as u32, first & LINE_MASK);
                 let display = checker.identity_display(line.text.as_deref().unwrap_or(""));
                 let first = if first_file == file_index {
                     format!("line {first_line}")
                 } else {
-                    format!("line {first_line} of {}", run.files[first_file as usize])
+                    format!("line {first_line} of {}", ep.files[first_file as usize])
                 };
                 found.push((
-                    Method::Uniqueness,
+                    ValidationMethod::Uniqueness,
                     format!(
                         "duplicate value(s) for identity key(s): : {display} (first at {first})"
                     ),
                 ));
             } else {
                 let file = u64::from(file_index.min(0xffff));
-                run.seen
+                ep.seen
                     .insert(identity, (file << 48) | (line.number & LINE_MASK));
             }
         }
         if found.is_empty() {
             if let Some(message) = check.nested_duplicate {
-                found.push((Method::Uniqueness, message));
+                found.push((ValidationMethod::Uniqueness, message));
             }
         }
         for p in &check.pending {
-            let answer = if remote {
-                remote_cache.get(p.group, p.key)
-            } else {
-                None
+            let answer = match run.remote_on {
+                true => run.remote.get(p.group, p.key),
+                false => None,
             };
             match answer {
                 Some(RemoteAnswer::Found) => continue,
                 Some(RemoteAnswer::Unknown(reason)) => {
-                    found.push((Method::References, p.unknown_message(reason)));
+                    found.push((ValidationMethod::References, p.unknown_message(reason)));
                 }
                 Some(RemoteAnswer::Missing) | None => {
-                    found.push((Method::References, p.invalid_message()));
+                    found.push((ValidationMethod::References, p.invalid_message()));
                 }
             }
             break;
         }
         found
+    }
+}
+
+/// What ends the validation of a file early.
+enum Stop {
+    Error(RunError),
+    /// `max_failures` reached, with the file's (lines, failed lines) so far.
+    MaxFailures((u64, u64), RunError),
+}
+
+impl From<RunError> for Stop {
+    fn from(e: RunError) -> Self {
+        Stop::Error(e)
     }
 }
 
@@ -645,42 +669,26 @@ pub enum ValidateSendOutcome {
     Sent,
     /// Validation found failures, so nothing was sent; the results are the validation's.
     NotSent { failed: u64, processed: u64 },
-    /// `validate.references.max_failures` stopped validation; nothing was sent.
-    Stopped(ValidateOutcome),
 }
 
-impl ValidateSendOutcome {
-    /// Why nothing was sent (`None` when sent).
-    pub fn message(&self) -> Option<String> {
-        match self {
-            ValidateSendOutcome::Sent => None,
-            ValidateSendOutcome::NotSent { failed, processed } => Some(format!(
-                "validation failed for {failed} of {processed} payloads; nothing was sent (see the failures above; `send` sends without validating)"
-            )),
-            ValidateSendOutcome::Stopped(o) => o.stop_message(),
-        }
-    }
-}
-
-/// `validate+send`: validates `levels` (in dependency order), then sends them only when no
-/// payload failed validation. The Python tool sent everything whatever validation found
-/// (unless every payload failed); a failed validation here leaves the API untouched, and the
-/// results are the validation's.
+/// `validate+send`: validates `data` (in dependency order), then sends it only when no payload
+/// failed validation. The Python tool sent everything whatever validation found (unless every
+/// payload failed); a failed validation here leaves the API untouched, and the results are the
+/// validation's (also when `max_failures` stopped it).
 pub async fn validate_then_send(
     validation: &Validation<'_, '_>,
     session: &Session<'_>,
-    levels: &[Vec<EndpointPlan>],
-    all_files: &[DataFile],
-    state: Option<&dyn crate::ports::StateStore>,
-    criteria: &crate::state::ResendCriteria,
+    data: &DataPlan,
+    state: Option<&dyn StateStore>,
+    criteria: &ResendCriteria,
     results: &mut RunResults,
 ) -> Result<ValidateSendOutcome, RunError> {
-    let endpoints: Vec<EndpointPlan> = levels.iter().flatten().cloned().collect();
     let mut checked = RunResults::new(results.meta.clone());
-    let outcome = validation.run(&endpoints, all_files, &mut checked).await?;
-    if outcome != ValidateOutcome::Completed {
-        *results = checked;
-        return Ok(ValidateSendOutcome::Stopped(outcome));
+    if let Err(e) = validation.run(data, &mut checked).await {
+        if matches!(e, RunError::ValidationStopped { .. }) {
+            *results = checked;
+        }
+        return Err(e);
     }
     let totals = checked.totals();
     if totals.failed > 0 && !validation.config.validate.send_on_failure {
@@ -704,7 +712,7 @@ pub async fn validate_then_send(
             format!("all {} payloads validate ok; sending...", totals.processed),
         );
     }
-    crate::run::send::send(session, levels, validation.source, state, criteria, results).await?;
+    crate::run::send::send(session, data, validation.source, state, criteria, results).await?;
     Ok(ValidateSendOutcome::Sent)
 }
 
@@ -716,16 +724,12 @@ pub struct BatchReader<'s> {
 }
 
 impl<'s> BatchReader<'s> {
-    pub async fn open(
-        source: &'s dyn DataSource,
-        file: &DataFile,
-        batch: usize,
-    ) -> Result<BatchReader<'s>, RunError> {
-        Ok(BatchReader {
+    pub fn open(source: &'s dyn DataSource, file: &DataFile, batch: usize) -> BatchReader<'s> {
+        BatchReader {
             lines: file_lines(source, vec![(0, file.clone())]),
             batch: batch.max(1),
             done: false,
-        })
+        }
     }
 
     /// The next non-blank lines (at most the batch size); `None` at the end of the file.
@@ -734,12 +738,7 @@ impl<'s> BatchReader<'s> {
         while out.len() < self.batch && !self.done {
             match self.lines.next().await {
                 Some(Ok(l)) => out.push(l.line),
-                Some(Err(e)) => {
-                    return Err(RunError::Read {
-                        file: e.file,
-                        reason: e.reason,
-                    })
-                }
+                Some(Err(e)) => return Err(e.into()),
                 None => self.done = true,
             }
         }

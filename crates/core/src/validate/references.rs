@@ -5,7 +5,8 @@
 use super::keys::{KeyMap, KeySet};
 use super::shape::RefGroups;
 use crate::api::openapi::{IdentityPart, Model};
-use crate::api::session::{url_encode, Session, SessionError};
+use crate::api::session::{Session, SessionError};
+use crate::api::url::query_url;
 use crate::ports::Method;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -124,7 +125,7 @@ pub async fn lookup(
             IdentityPart::Scalar(n) => Some(n.as_str()),
             IdentityPart::Reference(_) => None,
         });
-        let query: Vec<String> = params
+        let query: Vec<(&str, &str)> = params
             .iter()
             .map(|(k, v)| {
                 let name = if !e.accepts_query_param(k) && e.is_education_organization {
@@ -132,13 +133,12 @@ pub async fn lookup(
                 } else {
                     k
                 };
-                format!("{}={}", url_encode(name), url_encode(v))
+                (name, v.as_str())
             })
             .collect();
-        let url = format!(
-            "{}?{}",
-            crate::config::url_join(&[&session.urls.data, &e.namespace, &e.name]),
-            query.join("&")
+        let url = query_url(
+            &crate::config::url_join(&[&session.urls.data, &e.namespace, &e.name]),
+            &query,
         );
         match session.call(Method::Get, &url, None).await? {
             Err(transport) => {

@@ -5,55 +5,11 @@
 use super::*;
 use crate::api::openapi::Document;
 use crate::config::{ReferenceBehavior, ValidationMethods};
-use crate::ports::{ChunkReader, LocalFuture};
-use crate::results::Failure;
+use crate::results::{Failure, FailureKind};
+use crate::testing::{block_on, MemFiles, Recorder};
 use serde_json::json;
-use std::cell::RefCell;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
-/// Files in memory, read in small chunks (lines cross chunk boundaries).
-struct Mem(Vec<(String, Vec<u8>)>);
-struct Chunks(Vec<Vec<u8>>);
-
-impl ChunkReader for Chunks {
-    fn next_chunk(&mut self) -> LocalFuture<'_, Result<Option<Vec<u8>>, String>> {
-        let c = (!self.0.is_empty()).then(|| self.0.remove(0));
-        Box::pin(std::future::ready(Ok(c)))
-    }
-}
-
-impl DataSource for Mem {
-    fn read(&self, file: &DataFile) -> LocalFuture<'_, Result<Box<dyn ChunkReader + '_>, String>> {
-        let found = self.0.iter().find(|(n, _)| *n == file.name).map(|(_, b)| {
-            Box::new(Chunks(b.chunks(7).map(<[u8]>::to_vec).collect())) as Box<dyn ChunkReader>
-        });
-        Box::pin(std::future::ready(
-            found.ok_or_else(|| "no such file".to_string()),
-        ))
-    }
-}
-
-#[derive(Default)]
-struct Sink(RefCell<Vec<String>>);
-
-impl EventSink for Sink {
-    fn emit(&self, event: Event) {
-        if let Event::Log { message, .. } = event {
-            self.0.borrow_mut().push(message);
-        }
-    }
-}
 
 fn lines(items: &[serde_json::Value]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -77,43 +33,50 @@ impl Data {
         self.files.push((endpoint.to_string(), bytes));
         self
     }
-    fn plans(&self) -> (Vec<EndpointPlan>, Vec<DataFile>) {
-        let all: Vec<DataFile> = self
+    /// The plan: each endpoint (in the order given) with its one file.
+    fn plan(&self) -> DataPlan {
+        let files: Vec<DataFile> = self
             .files
             .iter()
-            .map(|(e, _)| DataFile {
-                endpoint: e.clone(),
-                name: format!("data/{e}.jsonl"),
-            })
+            .map(|(e, _)| data_file(e, &format!("data/{e}.jsonl")))
             .collect();
-        let plans = all
-            .iter()
-            .map(|f| EndpointPlan {
-                endpoint: f.endpoint.clone(),
-                files: vec![f.clone()],
-            })
-            .collect();
-        (plans, all)
+        DataPlan {
+            levels: vec![files
+                .iter()
+                .map(|f| EndpointPlan {
+                    endpoint: f.endpoint.clone(),
+                    files: vec![f.clone()],
+                })
+                .collect()],
+            files,
+            unmatched: Vec::new(),
+        }
     }
-    fn source(&self) -> Mem {
-        Mem(self
-            .files
-            .iter()
-            .map(|(e, b)| (format!("data/{e}.jsonl"), b.clone()))
-            .collect())
+    fn source(&self) -> MemFiles {
+        self.files.iter().fold(MemFiles::new(), |m, (e, b)| {
+            m.with(&format!("data/{e}.jsonl"), b.clone())
+        })
+    }
+}
+
+fn data_file(endpoint: &str, path: &str) -> DataFile {
+    DataFile {
+        endpoint: endpoint.into(),
+        path: path.into(),
+        name: path.into(),
     }
 }
 
 struct Run {
     results: RunResults,
-    outcome: ValidateOutcome,
+    outcome: Result<(), RunError>,
     logs: Vec<String>,
 }
 
 fn validate(model: &Model, config: &Config, data: &Data, threads: usize) -> Run {
     let source = data.source();
-    let sink = Sink::default();
-    let (plans, all) = data.plans();
+    let sink = Recorder::default();
+    let plan = data.plan();
     let v = Validation {
         config,
         model,
@@ -127,8 +90,8 @@ fn validate(model: &Model, config: &Config, data: &Data, threads: usize) -> Run 
         },
     };
     let mut results = RunResults::default();
-    let outcome = block_on(v.run(&plans, &all, &mut results)).expect("validation runs");
-    let logs = sink.0.borrow().clone();
+    let outcome = block_on(v.run(&plan, &mut results));
+    let logs = sink.logs(LogLevel::Debug);
     Run {
         results,
         outcome,
@@ -149,7 +112,7 @@ fn failures(r: &RunResults) -> Vec<(String, u64, String, String)> {
         } in res.failures()
         {
             let method = match kind {
-                FailureKind::Method(m) => m,
+                FailureKind::Method(m) => m.as_str().to_string(),
                 FailureKind::Status(s) => s.to_string(),
             };
             for l in line_numbers {
@@ -341,7 +304,7 @@ fn row(e: &str, line: u64, method: &str, message: &str) -> (String, u64, String,
 fn every_method_reports_the_expected_failure_at_each_line() {
     let model = synthetic_model();
     let run = validate(&model, &all_methods(), &synthetic_data(), 1);
-    assert_eq!(run.outcome, ValidateOutcome::Completed);
+    assert!(run.outcome.is_ok());
     let expected = vec![
         row("gradeLevelDescriptors", 3, "uniqueness", r#"duplicate value(s) for identity key(s): : {"namespace": "uri://ed-fi.org/GradeLevelDescriptor", "codeValue": "Ninth grade"} (first at line 1)"#),
         row("schools", 2, "references", r#"payload contains an invalid localEducationAgencyReference : {"localEducationAgencyId": 2}"#),
@@ -412,8 +375,8 @@ fn threads_change_nothing_but_speed() {
     config.validate.methods = ValidationMethods::default();
     let run_with = |threads| {
         let source = data.source();
-        let sink = Sink::default();
-        let (plans, all) = data.plans();
+        let sink = Recorder::default();
+        let plan = data.plan();
         let v = Validation {
             config: &config,
             model: &model,
@@ -427,7 +390,7 @@ fn threads_change_nothing_but_speed() {
             },
         };
         let mut results = RunResults::default();
-        block_on(v.run(&plans, &all, &mut results)).unwrap();
+        block_on(v.run(&plan, &mut results)).unwrap();
         results
     };
     let a = run_with(1);
@@ -496,15 +459,16 @@ fn max_failures_stops_the_run() {
     let mut config = all_methods();
     config.validate.references.max_failures = Some(3);
     let run = validate(&model, &config, &synthetic_data(), 1);
-    assert_eq!(
-        run.outcome,
-        ValidateOutcome::Stopped {
+    let stop = run.outcome.unwrap_err();
+    assert!(matches!(
+        stop,
+        RunError::ValidationStopped {
             failures: 3,
             max_failures: 3
         }
-    );
+    ));
     assert_eq!(
-        run.outcome.stop_message().unwrap(),
+        stop.to_string(),
         "... STOPPING; found 3 >= validate.references.max_failures=3 VALIDATION ERRORS."
     );
     let t = run.results.totals();
@@ -518,28 +482,28 @@ fn max_failures_stops_the_run() {
 fn a_repeat_in_another_file_of_the_endpoint_names_the_first_file() {
     let model = synthetic_model();
     let student = |id: &str| json!({"studentUniqueId": id, "firstName": "A"});
-    let source = Mem(vec![
-        (
-            "data/students/a.jsonl".into(),
+    let source = MemFiles::new()
+        .with(
+            "data/students/a.jsonl",
             lines(&[student("s1"), student("s2")]),
-        ),
-        (
-            "data/students/b.jsonl".into(),
+        )
+        .with(
+            "data/students/b.jsonl",
             lines(&[student("s3"), student("s1"), student("s3")]),
-        ),
-    ]);
+        );
     let files: Vec<DataFile> = ["data/students/a.jsonl", "data/students/b.jsonl"]
         .iter()
-        .map(|n| DataFile {
-            endpoint: "students".into(),
-            name: n.to_string(),
-        })
+        .map(|n| data_file("students", n))
         .collect();
-    let plans = vec![EndpointPlan {
-        endpoint: "students".into(),
-        files: files.clone(),
-    }];
-    let sink = Sink::default();
+    let plan = DataPlan {
+        levels: vec![vec![EndpointPlan {
+            endpoint: "students".into(),
+            files: files.clone(),
+        }]],
+        files,
+        unmatched: Vec::new(),
+    };
+    let sink = Recorder::default();
     let config = all_methods();
     let v = Validation {
         config: &config,
@@ -551,7 +515,7 @@ fn a_repeat_in_another_file_of_the_endpoint_names_the_first_file() {
         options: ValidateOptions::default(),
     };
     let mut results = RunResults::default();
-    block_on(v.run(&plans, &files, &mut results)).unwrap();
+    block_on(v.run(&plan, &mut results)).unwrap();
     let got: Vec<(String, Vec<u64>, String)> = results.resources["students"]
         .failures()
         .into_iter()
@@ -580,10 +544,10 @@ fn a_repeat_in_another_file_of_the_endpoint_names_the_first_file() {
         ..v
     };
     let mut results = RunResults::default();
-    let outcome = block_on(v.run(&plans, &files, &mut results)).unwrap();
+    let outcome = block_on(v.run(&plan, &mut results));
     assert!(matches!(
         outcome,
-        ValidateOutcome::Stopped { failures: 0, .. }
+        Err(RunError::ValidationStopped { failures: 0, .. })
     ));
     assert_eq!(results.totals().processed, 0);
 }

@@ -1,29 +1,10 @@
-//! The output port: files the engine writes (`fetch` writes `{endpoint}.jsonl`, `create` writes
-//! `earthmover.yml` and `templates/{endpoint}.jsont`). Paths are relative and `/`-separated; the
-//! face decides where they go (a directory natively, downloads or a zip in the browser).
-//! Writers are streamed: `fetch` never holds a whole endpoint in memory.
+//! In-memory output files: what the web app offers as downloads after `fetch`, and what tests
+//! read back.
 
-use crate::ports::LocalFuture;
+use super::{LocalFuture, OutputError, OutputFiles, OutputWriter};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-
-/// Where output files go.
-pub trait OutputFiles {
-    /// Whether `path` exists already.
-    fn exists(&self, path: &str) -> LocalFuture<'_, Result<bool, String>>;
-    /// The text of `path`, `None` when it does not exist.
-    fn read_text(&self, path: &str) -> LocalFuture<'_, Result<Option<String>, String>>;
-    /// Creates `path` (and its parent directories), replacing a file of that name.
-    fn create(&self, path: &str) -> LocalFuture<'_, Result<Box<dyn OutputWriter + '_>, String>>;
-}
-
-/// One file being written, in order.
-pub trait OutputWriter {
-    fn write(&mut self, bytes: &[u8]) -> LocalFuture<'_, Result<(), String>>;
-    /// Flushes and closes the file; it is complete only after this.
-    fn finish(&mut self) -> LocalFuture<'_, Result<(), String>>;
-}
 
 /// Output files kept in memory (tests, and the web app before it offers them for download).
 #[derive(Debug, Clone, Default)]
@@ -60,7 +41,7 @@ struct MemoryWriter {
 }
 
 impl OutputWriter for MemoryWriter {
-    fn write(&mut self, bytes: &[u8]) -> LocalFuture<'_, Result<(), String>> {
+    fn write(&mut self, bytes: &[u8]) -> LocalFuture<'_, Result<(), OutputError>> {
         self.files
             .borrow_mut()
             .entry(self.path.clone())
@@ -69,18 +50,18 @@ impl OutputWriter for MemoryWriter {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn finish(&mut self) -> LocalFuture<'_, Result<(), String>> {
+    fn finish(&mut self) -> LocalFuture<'_, Result<(), OutputError>> {
         Box::pin(std::future::ready(Ok(())))
     }
 }
 
 impl OutputFiles for MemoryOutput {
-    fn exists(&self, path: &str) -> LocalFuture<'_, Result<bool, String>> {
+    fn exists(&self, path: &str) -> LocalFuture<'_, Result<bool, OutputError>> {
         let found = self.files.borrow().contains_key(path);
         Box::pin(std::future::ready(Ok(found)))
     }
 
-    fn read_text(&self, path: &str) -> LocalFuture<'_, Result<Option<String>, String>> {
+    fn read_text(&self, path: &str) -> LocalFuture<'_, Result<Option<String>, OutputError>> {
         let text = self
             .files
             .borrow()
@@ -89,7 +70,10 @@ impl OutputFiles for MemoryOutput {
         Box::pin(std::future::ready(Ok(text)))
     }
 
-    fn create(&self, path: &str) -> LocalFuture<'_, Result<Box<dyn OutputWriter + '_>, String>> {
+    fn create(
+        &self,
+        path: &str,
+    ) -> LocalFuture<'_, Result<Box<dyn OutputWriter + '_>, OutputError>> {
         self.files.borrow_mut().insert(path.to_string(), Vec::new());
         let w = MemoryWriter {
             files: self.files.clone(),

@@ -1,9 +1,0 @@
-//! One module per command.
-
-pub mod count;
-pub mod create;
-pub mod delete;
-pub mod fetch;
-pub mod send;
-pub mod truncate;
-pub mod validate;

@@ -1,0 +1,131 @@
+//! What the console shows after a run: the count table, `delete`'s skips, the first failures
+//! of each endpoint, and the closing summary.
+
+use crate::args::Args;
+use crate::console::Console;
+use crate::error::CliError;
+use crate::run::write_file;
+use lightbeam_core::config::Config;
+use lightbeam_core::ports::LogLevel;
+use lightbeam_core::results::{Command, RunResults};
+use lightbeam_core::run::count::count_table;
+use lightbeam_core::run::RunOutcome;
+use std::io::Write;
+
+/// How many of a list are shown.
+const SHOWN: usize = 10;
+
+/// `1, 2, 3` of the first line numbers, `, ...` when there are more.
+fn first_lines(lines: &[u64]) -> String {
+    let shown: Vec<String> = lines.iter().take(SHOWN).map(u64::to_string).collect();
+    let more = if lines.len() > SHOWN { ", ..." } else { "" };
+    format!("{}{more}", shown.join(", "))
+}
+
+/// The count table: every row into `--results-file`, else the rows with records on stdout.
+pub fn count(
+    args: &Args,
+    config: &Config,
+    console: &Console,
+    outcome: &RunOutcome,
+) -> Result<(), CliError> {
+    let separator = &config.count.separator;
+    match &args.results_file {
+        Some(path) => {
+            write_file(path, &count_table(&outcome.counts, separator, true))?;
+            console.log(LogLevel::Info, &format!("results written to {path}"));
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(count_table(&outcome.counts, separator, false).as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(CliError::Stdout)?;
+        }
+    }
+    Ok(())
+}
+
+/// The payloads `delete` skipped, by endpoint, reason and file.
+pub fn skips(console: &Console, outcome: &RunOutcome) {
+    for skip in &outcome.skips {
+        console.log(
+            LogLevel::Info,
+            &format!(
+                "{}: skipped x{} ({}) [{} line {}]",
+                skip.endpoint,
+                skip.line_numbers.len(),
+                skip.reason,
+                skip.file,
+                first_lines(&skip.line_numbers)
+            ),
+        );
+    }
+}
+
+/// The first failures of each endpoint (all of them are in the results file), then the totals.
+pub fn summary(console: &Console, outcome: &RunOutcome) {
+    let results = &outcome.results;
+    if matches!(outcome.command, Command::Count | Command::Create) {
+        // no payloads to summarize
+        console.log(LogLevel::Info, "done!");
+        return;
+    }
+    failures(console, results);
+    let totals = results.totals();
+    let runtime = results.runtime_sec;
+    let rate = if runtime > 0.0 {
+        (totals.processed - totals.skipped) as f64 / runtime
+    } else {
+        0.0
+    };
+    console.log(
+        LogLevel::Info,
+        &format!(
+            "done! {} payloads: {} done, {} skipped, {} failed in {:.1}s ({:.0}/s)",
+            totals.processed,
+            totals.processed - totals.skipped - totals.failed,
+            totals.skipped,
+            totals.failed,
+            runtime,
+            rate
+        ),
+    );
+    if results.exit_code(outcome.command, false) == lightbeam_core::results::EXIT_ALL_SKIPPED {
+        console.log(LogLevel::Info, "all payloads skipped");
+    } else if totals.processed > 0 && totals.processed == totals.failed {
+        console.log(LogLevel::Info, "all payloads failed");
+    }
+}
+
+fn failures(console: &Console, results: &RunResults) {
+    for (endpoint, r) in &results.resources {
+        let failures = r.failures();
+        if failures.is_empty() {
+            continue;
+        }
+        console.log(
+            LogLevel::Warning,
+            &format!("{endpoint}: {} payloads failed", r.records_failed),
+        );
+        for f in failures.iter().take(SHOWN) {
+            console.log(
+                LogLevel::Warning,
+                &format!(
+                    "  ({} x{}) {} [{} line {}]",
+                    f.kind,
+                    f.count,
+                    // an API's validation message may hold line breaks: one log line each
+                    f.message.replace(['\n', '\r'], " "),
+                    f.file,
+                    first_lines(&f.line_numbers)
+                ),
+            );
+        }
+        if failures.len() > SHOWN {
+            console.log(
+                LogLevel::Warning,
+                &format!("  (... and {} others)", failures.len() - SHOWN),
+            );
+        }
+    }
+}
