@@ -23,15 +23,20 @@
 //! section identifiers of the school being written) stay in memory, so millions
 //! of records take constant memory. Output is deterministic for a given seed.
 
-use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::fs;
 use std::path::PathBuf;
 
 use anyhow::{ensure, Context, Result};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+
+mod json;
+mod sink;
+
+use json::{push_date, Obj};
+pub use sink::ENDPOINTS;
+use sink::*;
 
 /// What to generate and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,44 +63,6 @@ impl GenerateSummary {
         self.files.iter().map(|(_, n)| n).sum()
     }
 }
-
-/// The endpoints written (namespace `ed-fi`), in the dependency order of the
-/// ODS/API 7.x DS 5.2 dependencies document (`order`, then name).
-pub const ENDPOINTS: [&str; 16] = [
-    "staffs",                                           // 3
-    "students",                                         // 3
-    "localEducationAgencies",                           // 4
-    "schools",                                          // 5
-    "gradingPeriods",                                   // 6
-    "sessions",                                         // 7
-    "courses",                                          // 8
-    "staffEducationOrganizationAssignmentAssociations", // 8
-    "courseOfferings",                                  // 9
-    "staffSchoolAssociations",                          // 9
-    "sections",                                         // 10
-    "staffSectionAssociations",                         // 11
-    "studentSchoolAssociations",                        // 13
-    "studentSchoolAttendanceEvents",                    // 14
-    "studentSectionAssociations",                       // 14
-    "grades",                                           // 15
-];
-
-const STAFFS: usize = 0;
-const STUDENTS: usize = 1;
-const LEAS: usize = 2;
-const SCHOOLS: usize = 3;
-const GRADING_PERIODS: usize = 4;
-const SESSIONS: usize = 5;
-const COURSES: usize = 6;
-const STAFF_ASSIGNMENTS: usize = 7;
-const COURSE_OFFERINGS: usize = 8;
-const STAFF_SCHOOLS: usize = 9;
-const SECTIONS: usize = 10;
-const STAFF_SECTIONS: usize = 11;
-const STUDENT_SCHOOLS: usize = 12;
-const ATTENDANCE: usize = 13;
-const STUDENT_SECTIONS: usize = 14;
-const GRADES: usize = 15;
 
 const SCHOOL_YEAR: i64 = 2024;
 const LEA_ID: i64 = 255950;
@@ -131,189 +98,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         let schedule = write_schedule(&mut out, school, &cal, &catalog, &teachers)?;
         write_students(&mut out, school, &cal, &catalog, &schedule, &mut rng)?;
     }
-    out.finish(&opts.out_dir)
-}
-
-// ---------------------------------------------------------------------------
-// Output: one buffered writer per endpoint and a small JSON builder.
-
-struct Sink {
-    w: BufWriter<File>,
-    lines: u64,
-}
-
-struct Out {
-    sinks: Vec<Sink>,
-    line: String,
-}
-
-impl Out {
-    fn open(dir: &std::path::Path) -> Result<Out> {
-        let mut sinks = Vec::with_capacity(ENDPOINTS.len());
-        for ep in ENDPOINTS {
-            let path = dir.join(format!("{ep}.jsonl"));
-            let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-            sinks.push(Sink {
-                w: BufWriter::with_capacity(1 << 16, f),
-                lines: 0,
-            });
-        }
-        Ok(Out {
-            sinks,
-            line: String::with_capacity(2048),
-        })
-    }
-
-    /// Writes one record (a JSON object built by `f`) as a line of `ep`'s file.
-    fn emit(&mut self, ep: usize, f: impl FnOnce(&mut Obj<'_>)) -> Result<()> {
-        self.line.clear();
-        self.line.push('{');
-        f(&mut Obj {
-            buf: &mut self.line,
-            first: true,
-        });
-        self.line.push_str("}\n");
-        let sink = &mut self.sinks[ep];
-        sink.w.write_all(self.line.as_bytes())?;
-        sink.lines += 1;
-        Ok(())
-    }
-
-    fn finish(self, dir: &std::path::Path) -> Result<GenerateSummary> {
-        let mut files = Vec::with_capacity(ENDPOINTS.len());
-        for (ep, mut sink) in ENDPOINTS.iter().zip(self.sinks) {
-            sink.w.flush().with_context(|| {
-                format!("writing {}", dir.join(format!("{ep}.jsonl")).display())
-            })?;
-            files.push((ep.to_string(), sink.lines));
-        }
-        Ok(GenerateSummary { files })
-    }
-}
-
-/// Appends `s` as a JSON string literal.
-fn push_json_str(buf: &mut String, s: &str) {
-    buf.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => buf.push_str("\\\""),
-            '\\' => buf.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(buf, "\\u{:04x}", c as u32);
-            }
-            c => buf.push(c),
-        }
-    }
-    buf.push('"');
-}
-
-fn push_date(buf: &mut String, d: NaiveDate) {
-    let _ = write!(buf, "\"{:04}-{:02}-{:02}\"", d.year(), d.month(), d.day());
-}
-
-/// Builder of the members of one JSON object.
-struct Obj<'a> {
-    buf: &'a mut String,
-    first: bool,
-}
-
-impl Obj<'_> {
-    fn key(&mut self, k: &str) {
-        if !self.first {
-            self.buf.push(',');
-        }
-        self.first = false;
-        self.buf.push('"');
-        self.buf.push_str(k);
-        self.buf.push_str("\":");
-    }
-
-    fn str(&mut self, k: &str, v: &str) {
-        self.key(k);
-        push_json_str(self.buf, v);
-    }
-
-    /// A descriptor value `uri://ed-fi.org/{ty}Descriptor#{code}`.
-    fn desc(&mut self, k: &str, ty: &str, code: &str) {
-        self.key(k);
-        self.buf.push_str("\"uri://ed-fi.org/");
-        self.buf.push_str(ty);
-        self.buf.push_str("Descriptor#");
-        let start = self.buf.len();
-        push_json_str(self.buf, code);
-        // drop the opening quote that push_json_str added
-        self.buf.remove(start);
-    }
-
-    fn int(&mut self, k: &str, v: i64) {
-        self.key(k);
-        let _ = write!(self.buf, "{v}");
-    }
-
-    fn num(&mut self, k: &str, v: f64) {
-        self.key(k);
-        let _ = write!(self.buf, "{v}");
-    }
-
-    fn bool(&mut self, k: &str, v: bool) {
-        self.key(k);
-        self.buf.push_str(if v { "true" } else { "false" });
-    }
-
-    fn date(&mut self, k: &str, d: NaiveDate) {
-        self.key(k);
-        push_date(self.buf, d);
-    }
-
-    fn obj(&mut self, k: &str, f: impl FnOnce(&mut Obj<'_>)) {
-        self.key(k);
-        self.buf.push('{');
-        f(&mut Obj {
-            buf: &mut *self.buf,
-            first: true,
-        });
-        self.buf.push('}');
-    }
-
-    fn arr(&mut self, k: &str, f: impl FnOnce(&mut Arr<'_>)) {
-        self.key(k);
-        self.buf.push('[');
-        f(&mut Arr {
-            buf: &mut *self.buf,
-            first: true,
-        });
-        self.buf.push(']');
-    }
-
-    /// `k: [{inner_key: descriptor}]`, the shape of most descriptor collections.
-    fn desc_list(&mut self, k: &str, inner_key: &str, ty: &str, codes: &[&str]) {
-        self.arr(k, |a| {
-            for code in codes {
-                a.obj(|o| o.desc(inner_key, ty, code));
-            }
-        });
-    }
-}
-
-/// Builder of the items of one JSON array (of objects).
-struct Arr<'a> {
-    buf: &'a mut String,
-    first: bool,
-}
-
-impl Arr<'_> {
-    fn obj(&mut self, f: impl FnOnce(&mut Obj<'_>)) {
-        if !self.first {
-            self.buf.push(',');
-        }
-        self.first = false;
-        self.buf.push('{');
-        f(&mut Obj {
-            buf: &mut *self.buf,
-            first: true,
-        });
-        self.buf.push('}');
-    }
+    let files = out.finish(&opts.out_dir)?;
+    Ok(GenerateSummary { files })
 }
 
 // References ----------------------------------------------------------------
@@ -485,8 +271,7 @@ impl Calendar {
 
     /// Writes `"k":"<date of instructional day idx>"`.
     fn put_day(&self, o: &mut Obj<'_>, k: &str, idx: usize) {
-        o.key(k);
-        o.buf.push_str(&self.day_json[idx]);
+        o.raw(k, &self.day_json[idx]);
     }
 
     fn session_of(&self, day: usize) -> usize {
