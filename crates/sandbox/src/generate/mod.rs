@@ -27,14 +27,20 @@ use std::fs;
 use std::path::PathBuf;
 
 use anyhow::{ensure, Context, Result};
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::Duration;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+mod calendar;
+mod catalog;
 mod json;
+mod names;
 mod sink;
 
-use json::{push_date, Obj};
+use calendar::*;
+use catalog::*;
+use json::Obj;
+use names::*;
 pub use sink::ENDPOINTS;
 use sink::*;
 
@@ -64,12 +70,6 @@ impl GenerateSummary {
     }
 }
 
-const SCHOOL_YEAR: i64 = 2024;
-const LEA_ID: i64 = 255950;
-const LEA_NAME: &str = "Riverbend Independent School District";
-const WEB: &str = "https://www.riverbendisd.org";
-const MAIL_DOMAIN: &str = "riverbendisd.org";
-const CITY: &str = "Riverbend";
 const STUDENTS_PER_SCHOOL: usize = 500;
 const STUDENTS_PER_STAFF: usize = 15;
 const CLASS_SIZE: usize = 25;
@@ -159,613 +159,6 @@ impl SectionKey<'_> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Calendar of school year 2023-2024.
-
-struct SessionDef {
-    name: &'static str,
-    term: &'static str,
-    /// Index in `Calendar::days` of the first and last instructional day.
-    first: usize,
-    last: usize,
-    periods: [usize; 2],
-}
-
-struct PeriodDef {
-    descriptor: &'static str,
-    name: &'static str,
-    first: usize,
-    last: usize,
-    sequence: i64,
-}
-
-struct Calendar {
-    /// Instructional days of the year, in order.
-    days: Vec<NaiveDate>,
-    /// The same days as JSON strings (with quotes), to write them fast.
-    day_json: Vec<String>,
-    sessions: [SessionDef; 2],
-    periods: [PeriodDef; 4],
-}
-
-fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("valid built-in date")
-}
-
-impl Calendar {
-    fn new() -> Calendar {
-        // Holidays and breaks (inclusive ranges).
-        let off = [
-            (ymd(2023, 9, 4), ymd(2023, 9, 4)),     // Labor Day
-            (ymd(2023, 10, 9), ymd(2023, 10, 9)),   // staff development
-            (ymd(2023, 11, 20), ymd(2023, 11, 24)), // Thanksgiving
-            (ymd(2023, 12, 21), ymd(2024, 1, 5)),   // winter break
-            (ymd(2024, 1, 15), ymd(2024, 1, 15)),   // MLK Day
-            (ymd(2024, 2, 19), ymd(2024, 2, 19)),   // Presidents' Day
-            (ymd(2024, 3, 11), ymd(2024, 3, 15)),   // spring break
-            (ymd(2024, 3, 29), ymd(2024, 3, 29)),   // Good Friday
-            (ymd(2024, 5, 27), ymd(2024, 5, 27)),   // Memorial Day
-        ];
-        let mut days = Vec::new();
-        let mut d = ymd(2023, 8, 21);
-        while d <= ymd(2024, 5, 31) {
-            let weekend = matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
-            if !weekend && !off.iter().any(|&(a, b)| a <= d && d <= b) {
-                days.push(d);
-            }
-            d += Duration::days(1);
-        }
-        let first_on_or_after = |x: NaiveDate| days.iter().position(|&d| d >= x).unwrap();
-        let last_on_or_before = |x: NaiveDate| days.iter().rposition(|&d| d <= x).unwrap();
-        let span = |a: NaiveDate, b: NaiveDate| (first_on_or_after(a), last_on_or_before(b));
-        let q = [
-            span(ymd(2023, 8, 21), ymd(2023, 10, 13)),
-            span(ymd(2023, 10, 16), ymd(2023, 12, 20)),
-            span(ymd(2024, 1, 8), ymd(2024, 3, 8)),
-            span(ymd(2024, 3, 18), ymd(2024, 5, 31)),
-        ];
-        let names = [
-            ("First Nine Weeks", "2023-2024 First Nine Weeks"),
-            ("Second Nine Weeks", "2023-2024 Second Nine Weeks"),
-            ("Third Nine Weeks", "2023-2024 Third Nine Weeks"),
-            ("Fourth Nine Weeks", "2023-2024 Fourth Nine Weeks"),
-        ];
-        let periods = std::array::from_fn(|i| PeriodDef {
-            descriptor: names[i].0,
-            name: names[i].1,
-            first: q[i].0,
-            last: q[i].1,
-            sequence: i as i64 + 1,
-        });
-        let sessions = [
-            SessionDef {
-                name: "2023-2024 Fall Semester",
-                term: "Fall Semester",
-                first: q[0].0,
-                last: q[1].1,
-                periods: [0, 1],
-            },
-            SessionDef {
-                name: "2023-2024 Spring Semester",
-                term: "Spring Semester",
-                first: q[2].0,
-                last: q[3].1,
-                periods: [2, 3],
-            },
-        ];
-        let day_json = days
-            .iter()
-            .map(|&d| {
-                let mut s = String::with_capacity(12);
-                push_date(&mut s, d);
-                s
-            })
-            .collect();
-        Calendar {
-            days,
-            day_json,
-            sessions,
-            periods,
-        }
-    }
-
-    /// Writes `"k":"<date of instructional day idx>"`.
-    fn put_day(&self, o: &mut Obj<'_>, k: &str, idx: usize) {
-        o.raw(k, &self.day_json[idx]);
-    }
-
-    fn session_of(&self, day: usize) -> usize {
-        usize::from(day >= self.sessions[1].first)
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Course catalog of the LEA.
-
-/// Grade levels K-12: (GradeLevelDescriptor code, course-code label, title label).
-const GRADE_LEVELS: [(&str, &str, &str); 13] = [
-    ("Kindergarten", "K", "Kindergarten"),
-    ("First grade", "01", "Grade 1"),
-    ("Second grade", "02", "Grade 2"),
-    ("Third grade", "03", "Grade 3"),
-    ("Fourth grade", "04", "Grade 4"),
-    ("Fifth grade", "05", "Grade 5"),
-    ("Sixth grade", "06", "Grade 6"),
-    ("Seventh grade", "07", "Grade 7"),
-    ("Eighth grade", "08", "Grade 8"),
-    ("Ninth grade", "09", "Grade 9"),
-    ("Tenth grade", "10", "Grade 10"),
-    ("Eleventh grade", "11", "Grade 11"),
-    ("Twelfth grade", "12", "Grade 12"),
-];
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Band {
-    Elementary,
-    Middle,
-    High,
-}
-
-impl Band {
-    fn idx(self) -> usize {
-        self as usize
-    }
-    fn grades(self) -> std::ops::RangeInclusive<usize> {
-        match self {
-            Band::Elementary => 0..=5,
-            Band::Middle => 6..=8,
-            Band::High => 9..=12,
-        }
-    }
-    fn school_label(self) -> &'static str {
-        match self {
-            Band::Elementary => "Elementary School",
-            Band::Middle => "Middle School",
-            Band::High => "High School",
-        }
-    }
-    fn abbreviation(self) -> &'static str {
-        match self {
-            Band::Elementary => "ES",
-            Band::Middle => "MS",
-            Band::High => "HS",
-        }
-    }
-}
-
-struct Course {
-    code: String,
-    title: String,
-    subject: &'static str,
-    grades: Vec<usize>,
-    parts: i64,
-    high_school: bool,
-    core: bool,
-}
-
-struct Catalog {
-    courses: Vec<Course>,
-    /// Per grade 0..=12, the catalog indexes of its four core courses.
-    core: Vec<[usize; 4]>,
-    /// Per band, the catalog indexes of its three electives.
-    electives: [[usize; 3]; 3],
-}
-
-const ELECTIVE_CHOICES: usize = 3;
-
-impl Catalog {
-    /// Catalog indexes of the courses a school of `band` offers.
-    fn band_courses(&self, band: Band) -> impl Iterator<Item = usize> + '_ {
-        band.grades()
-            .flat_map(move |g| self.core[g])
-            .chain(self.electives[band.idx()])
-    }
-
-    fn new() -> Catalog {
-        let mut courses = Vec::new();
-        let mut core = Vec::new();
-        let subjects = [
-            ("ELA", "English Language Arts", "English Language Arts"),
-            ("MATH", "Mathematics", "Mathematics"),
-            ("SCI", "Science", "Science"),
-            ("SS", "Social Studies", "Social Studies"),
-        ];
-        for (g, (_, code_label, title_label)) in GRADE_LEVELS.iter().enumerate().take(9) {
-            let mut idx = [0; 4];
-            for (k, (prefix, title, subject)) in subjects.iter().enumerate() {
-                idx[k] = courses.len();
-                courses.push(Course {
-                    code: format!("{prefix}-{code_label}"),
-                    title: format!("{title}, {title_label}"),
-                    subject,
-                    grades: vec![g],
-                    parts: 2,
-                    high_school: false,
-                    core: true,
-                });
-            }
-            core.push(idx);
-        }
-        let high = [
-            [
-                ("ENG-1", "English I", "English"),
-                ("ALG-1", "Algebra I", "Mathematics"),
-                ("BIO", "Biology", "Science"),
-                ("WGEO", "World Geography", "Social Studies"),
-            ],
-            [
-                ("ENG-2", "English II", "English"),
-                ("GEOM", "Geometry", "Mathematics"),
-                ("CHEM", "Chemistry", "Science"),
-                ("WHIST", "World History", "Social Studies"),
-            ],
-            [
-                ("ENG-3", "English III", "English"),
-                ("ALG-2", "Algebra II", "Mathematics"),
-                ("PHYS", "Physics", "Science"),
-                ("USHIST", "U.S. History", "Social Studies"),
-            ],
-            [
-                ("ENG-4", "English IV", "English"),
-                ("PRECALC", "Precalculus", "Mathematics"),
-                ("ENVSCI", "Environmental Science", "Science"),
-                ("GOVT", "U.S. Government", "Social Studies"),
-            ],
-        ];
-        for (i, row) in high.iter().enumerate() {
-            let mut idx = [0; 4];
-            for (k, (code, title, subject)) in row.iter().enumerate() {
-                idx[k] = courses.len();
-                courses.push(Course {
-                    code: code.to_string(),
-                    title: title.to_string(),
-                    subject,
-                    grades: vec![9 + i],
-                    parts: 2,
-                    high_school: true,
-                    core: true,
-                });
-            }
-            core.push(idx);
-        }
-        let pe = "Physical, Health, and Safety Education";
-        let arts = "Fine and Performing Arts";
-        let elective_rows = [
-            (
-                Band::Elementary,
-                [
-                    ("PE-ES", "Physical Education, Elementary", pe),
-                    ("ART-ES", "Art, Elementary", arts),
-                    ("MUS-ES", "Music, Elementary", arts),
-                ],
-            ),
-            (
-                Band::Middle,
-                [
-                    ("PE-MS", "Physical Education, Middle School", pe),
-                    ("ART-MS", "Art, Middle School", arts),
-                    ("BAND-MS", "Band, Middle School", arts),
-                ],
-            ),
-            (
-                Band::High,
-                [
-                    ("PE-1", "Physical Education I", pe),
-                    ("ART-1", "Art I", arts),
-                    ("CHOIR-1", "Choir I", arts),
-                ],
-            ),
-        ];
-        let mut electives = [[0; 3]; 3];
-        for (band, row) in elective_rows {
-            for (k, (code, title, subject)) in row.iter().enumerate() {
-                electives[band.idx()][k] = courses.len();
-                courses.push(Course {
-                    code: code.to_string(),
-                    title: title.to_string(),
-                    subject,
-                    grades: band.grades().collect(),
-                    parts: 1,
-                    high_school: band == Band::High,
-                    core: false,
-                });
-            }
-        }
-        Catalog {
-            courses,
-            core,
-            electives,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Names and places.
-
-const FEMALE_NAMES: [&str; 48] = [
-    "Olivia",
-    "Emma",
-    "Charlotte",
-    "Amelia",
-    "Sophia",
-    "Mia",
-    "Isabella",
-    "Ava",
-    "Evelyn",
-    "Harper",
-    "Luna",
-    "Camila",
-    "Sofia",
-    "Scarlett",
-    "Elizabeth",
-    "Eleanor",
-    "Emily",
-    "Chloe",
-    "Mila",
-    "Violet",
-    "Penelope",
-    "Gianna",
-    "Aria",
-    "Abigail",
-    "Ella",
-    "Avery",
-    "Hazel",
-    "Nora",
-    "Layla",
-    "Lily",
-    "Aurora",
-    "Nova",
-    "Ellie",
-    "Madison",
-    "Grace",
-    "Isla",
-    "Willow",
-    "Zoe",
-    "Riley",
-    "Stella",
-    "Maria",
-    "Valentina",
-    "Ximena",
-    "Lucia",
-    "Aaliyah",
-    "Naomi",
-    "Mei",
-    "Priya",
-];
-
-const MALE_NAMES: [&str; 48] = [
-    "Liam",
-    "Noah",
-    "Oliver",
-    "James",
-    "Elijah",
-    "Mateo",
-    "Theodore",
-    "Henry",
-    "Lucas",
-    "William",
-    "Benjamin",
-    "Levi",
-    "Sebastian",
-    "Jack",
-    "Ezra",
-    "Michael",
-    "Daniel",
-    "Leo",
-    "Owen",
-    "Samuel",
-    "Hudson",
-    "Alexander",
-    "Asher",
-    "Luca",
-    "Ethan",
-    "John",
-    "David",
-    "Jackson",
-    "Joseph",
-    "Mason",
-    "Luke",
-    "Matthew",
-    "Julian",
-    "Dylan",
-    "Elias",
-    "Jacob",
-    "Carlos",
-    "Diego",
-    "Santiago",
-    "Miguel",
-    "Jose",
-    "Isaac",
-    "Andre",
-    "Malik",
-    "Jamal",
-    "Wei",
-    "Arjun",
-    "Kenji",
-];
-
-const LAST_NAMES: [&str; 96] = [
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Perez",
-    "Thompson",
-    "White",
-    "Harris",
-    "Sanchez",
-    "Clark",
-    "Ramirez",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Torres",
-    "Nguyen",
-    "Hill",
-    "Flores",
-    "Green",
-    "Adams",
-    "Nelson",
-    "Baker",
-    "Hall",
-    "Rivera",
-    "Campbell",
-    "Mitchell",
-    "Carter",
-    "Roberts",
-    "Gomez",
-    "Phillips",
-    "Evans",
-    "Turner",
-    "Diaz",
-    "Parker",
-    "Cruz",
-    "Edwards",
-    "Collins",
-    "Reyes",
-    "Stewart",
-    "Morris",
-    "Morales",
-    "Murphy",
-    "Cook",
-    "Rogers",
-    "Gutierrez",
-    "Ortiz",
-    "Morgan",
-    "Cooper",
-    "Peterson",
-    "Bailey",
-    "Reed",
-    "Kelly",
-    "Howard",
-    "Ramos",
-    "Kim",
-    "Cox",
-    "Ward",
-    "Richardson",
-    "Watson",
-    "Brooks",
-    "Chavez",
-    "Wood",
-    "James",
-    "Bennett",
-    "Gray",
-    "Mendoza",
-    "Ruiz",
-    "Hughes",
-    "Price",
-    "Alvarez",
-    "Castillo",
-    "O'Brien",
-    "Patel",
-    "Chen",
-];
-
-const SCHOOL_NAMES: [&str; 40] = [
-    "Lincoln",
-    "Washington",
-    "Jefferson",
-    "Roosevelt",
-    "Franklin",
-    "Kennedy",
-    "Madison",
-    "Jackson",
-    "Hamilton",
-    "Monroe",
-    "Riverside",
-    "Lakeview",
-    "Hillcrest",
-    "Oak Grove",
-    "Cedar Ridge",
-    "Maple Park",
-    "Willow Creek",
-    "Pine Valley",
-    "Sunset",
-    "Meadowbrook",
-    "Eastwood",
-    "Westwood",
-    "Northside",
-    "Southside",
-    "Highland",
-    "Brookside",
-    "Fairview",
-    "Parkview",
-    "Stonebridge",
-    "Bluebonnet",
-    "Pecan Springs",
-    "Mesa Verde",
-    "Canyon Creek",
-    "Heritage",
-    "Liberty",
-    "Pioneer",
-    "Eagle Ridge",
-    "Prairie View",
-    "Rio Vista",
-    "Summit",
-];
-
-const STREETS: [&str; 16] = [
-    "Main Street",
-    "Oak Avenue",
-    "River Road",
-    "Elm Street",
-    "Mill Creek Drive",
-    "Lakeshore Drive",
-    "Cedar Lane",
-    "Park Boulevard",
-    "College Avenue",
-    "Ranch Road 12",
-    "Pecan Street",
-    "Bluebonnet Trail",
-    "Sunset Drive",
-    "Highland Avenue",
-    "Church Street",
-    "Market Street",
-];
-
-const TEXAS_CITIES: [&str; 12] = [
-    "Riverbend",
-    "Riverbend",
-    "Riverbend",
-    "Austin",
-    "San Antonio",
-    "Houston",
-    "Dallas",
-    "El Paso",
-    "Fort Worth",
-    "Waco",
-    "Corpus Christi",
-    "Lubbock",
-];
-
-const MEXICAN_CITIES: [&str; 4] = ["Monterrey", "Guadalajara", "Mexico City", "Puebla"];
-
-fn pick<'a, T>(rng: &mut SmallRng, list: &'a [T]) -> &'a T {
-    &list[rng.gen_range(0..list.len())]
-}
-
 /// A standard normal deviate (Irwin-Hall approximation, good enough here).
 fn normal(rng: &mut SmallRng) -> f64 {
     let s: f64 = (0..4).map(|_| rng.gen::<f64>()).sum();
@@ -777,10 +170,6 @@ fn email_part(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect()
-}
-
-fn random_date(rng: &mut SmallRng, from: NaiveDate, days: i64) -> NaiveDate {
-    from + Duration::days(rng.gen_range(0..days))
 }
 
 // ---------------------------------------------------------------------------
@@ -976,12 +365,11 @@ fn write_course(out: &mut Out, c: &Course, school_id: i64) -> Result<()> {
             );
         }
         o.int("numberOfParts", c.parts);
-        let grades: Vec<&str> = c.grades.iter().map(|&g| GRADE_LEVELS[g].0).collect();
         o.desc_list(
             "offeredGradeLevels",
             "gradeLevelDescriptor",
             "GradeLevel",
-            &grades,
+            &c.grade_levels(),
         );
     })
 }
@@ -1279,13 +667,11 @@ fn write_schedule(
                     school_ref(o, s.id);
                     session_ref(o, s.id, session);
                     o.str("localCourseTitle", &course.title);
-                    let grade_levels: Vec<&str> =
-                        course.grades.iter().map(|&g| GRADE_LEVELS[g].0).collect();
                     o.desc_list(
                         "offeredGradeLevels",
                         "gradeLevelDescriptor",
                         "GradeLevel",
-                        &grade_levels,
+                        &course.grade_levels(),
                     );
                 })?;
             }
@@ -1642,6 +1028,7 @@ fn write_grade(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
     use serde_json::{json, Map, Value};
     use std::collections::{BTreeMap, HashMap, HashSet};
     use std::path::Path;
