@@ -35,12 +35,16 @@ mod calendar;
 mod catalog;
 mod json;
 mod names;
+mod plan;
+mod references;
 mod sink;
 
 use calendar::*;
 use catalog::*;
 use json::Obj;
 use names::*;
+use plan::*;
+use references::*;
 pub use sink::ENDPOINTS;
 use sink::*;
 
@@ -70,8 +74,6 @@ impl GenerateSummary {
     }
 }
 
-const STUDENTS_PER_SCHOOL: usize = 500;
-const STUDENTS_PER_STAFF: usize = 15;
 const CLASS_SIZE: usize = 25;
 const FIRST_STUDENT_ID: usize = 600_001;
 const FIRST_STAFF_ID: usize = 100_001;
@@ -102,63 +104,6 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     Ok(GenerateSummary { files })
 }
 
-// References ----------------------------------------------------------------
-
-fn school_ref(o: &mut Obj<'_>, school_id: i64) {
-    o.obj("schoolReference", |r| r.int("schoolId", school_id));
-}
-
-fn school_year_ref(o: &mut Obj<'_>, key: &str, year: i64) {
-    o.obj(key, |r| r.int("schoolYear", year));
-}
-
-fn session_ref(o: &mut Obj<'_>, school_id: i64, session: &SessionDef) {
-    o.obj("sessionReference", |r| {
-        r.int("schoolId", school_id);
-        r.int("schoolYear", SCHOOL_YEAR);
-        r.str("sessionName", session.name);
-    });
-}
-
-fn student_ref(o: &mut Obj<'_>, unique_id: &str) {
-    o.obj("studentReference", |r| r.str("studentUniqueId", unique_id));
-}
-
-fn staff_ref(o: &mut Obj<'_>, unique_id: &str) {
-    o.obj("staffReference", |r| r.str("staffUniqueId", unique_id));
-}
-
-fn grading_period_ref(o: &mut Obj<'_>, school_id: i64, period: &PeriodDef) {
-    o.obj("gradingPeriodReference", |r| {
-        r.desc(
-            "gradingPeriodDescriptor",
-            "GradingPeriod",
-            period.descriptor,
-        );
-        r.str("gradingPeriodName", period.name);
-        r.int("schoolId", school_id);
-        r.int("schoolYear", SCHOOL_YEAR);
-    });
-}
-
-/// The identity of a section.
-struct SectionKey<'a> {
-    local_course_code: &'a str,
-    school_id: i64,
-    session_name: &'a str,
-    section_identifier: &'a str,
-}
-
-impl SectionKey<'_> {
-    fn members(&self, r: &mut Obj<'_>) {
-        r.str("localCourseCode", self.local_course_code);
-        r.int("schoolId", self.school_id);
-        r.int("schoolYear", SCHOOL_YEAR);
-        r.str("sectionIdentifier", self.section_identifier);
-        r.str("sessionName", self.session_name);
-    }
-}
-
 /// A standard normal deviate (Irwin-Hall approximation, good enough here).
 fn normal(rng: &mut SmallRng) -> f64 {
     let s: f64 = (0..4).map(|_| rng.gen::<f64>()).sum();
@@ -170,93 +115,6 @@ fn email_part(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect()
-}
-
-// ---------------------------------------------------------------------------
-// Education organizations.
-
-struct SchoolPlan {
-    id: i64,
-    band: Band,
-    name: String,
-    short_name: String,
-    street: String,
-    postal_code: String,
-    phone: String,
-    title_i: bool,
-    first_student: usize,
-    n_students: usize,
-    first_staff: usize,
-    n_staff: usize,
-}
-
-impl SchoolPlan {
-    /// Staff members who do not teach: principal, counselor, and an assistant
-    /// principal in larger schools.
-    fn non_teaching(&self) -> usize {
-        if self.n_staff >= 25 {
-            3
-        } else {
-            2
-        }
-    }
-    fn n_teachers(&self) -> usize {
-        self.n_staff - self.non_teaching()
-    }
-    fn grade_levels(&self) -> Vec<&'static str> {
-        self.band.grades().map(|g| GRADE_LEVELS[g].0).collect()
-    }
-}
-
-fn plan_schools(students: usize, rng: &mut SmallRng) -> Vec<SchoolPlan> {
-    let n = students.div_ceil(STUDENTS_PER_SCHOOL);
-    let (base, extra) = (students / n, students % n);
-    let mut plans = Vec::with_capacity(n);
-    let (mut first_student, mut first_staff) = (0, 0);
-    for i in 0..n {
-        let band = [Band::High, Band::Middle, Band::Elementary][i % 3];
-        let n_students = base + usize::from(i < extra);
-        let n_staff = n_students.div_ceil(STUDENTS_PER_STAFF).max(4);
-        // 255950001.. while it fits the usual LEA * 1000 + n pattern
-        let id = if n < 1000 {
-            LEA_ID * 1000 + i as i64 + 1
-        } else {
-            LEA_ID * 10_000 + i as i64 + 1
-        };
-        let base_name = SCHOOL_NAMES[(i / 3) % SCHOOL_NAMES.len()];
-        let round = i / (3 * SCHOOL_NAMES.len());
-        let name = if round == 0 {
-            format!("{base_name} {}", band.school_label())
-        } else {
-            format!("{base_name} {} {}", band.school_label(), round + 1)
-        };
-        let initials: String = base_name
-            .split(' ')
-            .filter_map(|w| w.chars().next())
-            .collect();
-        let short_name = if round == 0 {
-            format!("{initials}{}", band.abbreviation())
-        } else {
-            format!("{initials}{}{}", band.abbreviation(), round + 1)
-        };
-        plans.push(SchoolPlan {
-            id,
-            band,
-            name,
-            short_name,
-            street: format!("{} {}", rng.gen_range(100..9900), pick(rng, &STREETS)),
-            postal_code: format!("786{:02}", rng.gen_range(10..70)),
-            phone: format!("(512) 555-{:04}", rng.gen_range(1000..9999)),
-            title_i: rng.gen_bool(0.4),
-            first_student,
-            n_students,
-            first_staff,
-            n_staff,
-        });
-        first_student += n_students;
-        first_staff += n_staff;
-    }
-    plans
 }
 
 fn address(o: &mut Obj<'_>, street: &str, postal_code: &str) {
