@@ -35,14 +35,15 @@ mod calendar;
 mod catalog;
 mod json;
 mod names;
+mod organizations;
 mod plan;
 mod references;
 mod sink;
 
 use calendar::*;
 use catalog::*;
-use json::Obj;
 use names::*;
+use organizations::*;
 use plan::*;
 use references::*;
 pub use sink::ENDPOINTS;
@@ -115,209 +116,6 @@ fn email_part(s: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
         .collect()
-}
-
-fn address(o: &mut Obj<'_>, street: &str, postal_code: &str) {
-    o.arr("addresses", |a| {
-        a.obj(|o| {
-            o.desc("addressTypeDescriptor", "AddressType", "Physical");
-            o.str("city", CITY);
-            o.str("postalCode", postal_code);
-            o.desc("stateAbbreviationDescriptor", "StateAbbreviation", "TX");
-            o.str("streetNumberName", street);
-            o.str("nameOfCounty", "Riverbend County");
-        })
-    });
-}
-
-fn telephone(o: &mut Obj<'_>, number: &str) {
-    o.arr("institutionTelephones", |a| {
-        a.obj(|o| {
-            o.desc(
-                "institutionTelephoneNumberTypeDescriptor",
-                "InstitutionTelephoneNumberType",
-                "Main",
-            );
-            o.str("telephoneNumber", number);
-        })
-    });
-}
-
-fn write_lea(out: &mut Out) -> Result<()> {
-    out.emit(LEAS, |o| {
-        o.int("localEducationAgencyId", LEA_ID);
-        o.str("nameOfInstitution", LEA_NAME);
-        o.str("shortNameOfInstitution", "Riverbend ISD");
-        o.desc(
-            "localEducationAgencyCategoryDescriptor",
-            "LocalEducationAgencyCategory",
-            "Independent",
-        );
-        o.desc_list(
-            "categories",
-            "educationOrganizationCategoryDescriptor",
-            "EducationOrganizationCategory",
-            &["Local Education Agency"],
-        );
-        address(o, "1200 River Road", "78610");
-        telephone(o, "(512) 555-0100");
-        o.desc(
-            "charterStatusDescriptor",
-            "CharterStatus",
-            "Not a Charter School",
-        );
-        o.desc("operationalStatusDescriptor", "OperationalStatus", "Active");
-        o.str("webSite", WEB);
-    })
-}
-
-/// A course of the district catalog, recorded for the school that offers it
-/// (as in the Grand Bend sample data).
-fn write_course(out: &mut Out, c: &Course, school_id: i64) -> Result<()> {
-    out.emit(COURSES, |o| {
-        o.str("courseCode", &c.code);
-        o.arr("identificationCodes", |a| {
-            a.obj(|o| {
-                o.desc(
-                    "courseIdentificationSystemDescriptor",
-                    "CourseIdentificationSystem",
-                    "LEA course code",
-                );
-                o.str("identificationCode", &c.code);
-                o.str("courseCatalogURL", "https://www.riverbendisd.org/courses");
-            })
-        });
-        o.obj("educationOrganizationReference", |r| {
-            r.int("educationOrganizationId", school_id)
-        });
-        o.desc_list(
-            "academicSubjects",
-            "academicSubjectDescriptor",
-            "AcademicSubject",
-            &[c.subject],
-        );
-        o.desc("courseDefinedByDescriptor", "CourseDefinedBy", "LEA");
-        o.str("courseDescription", &c.title);
-        o.desc(
-            "courseGPAApplicabilityDescriptor",
-            "CourseGPAApplicability",
-            if c.high_school {
-                "Applicable"
-            } else {
-                "Not Applicable"
-            },
-        );
-        o.str("courseTitle", &c.title);
-        if c.high_school {
-            o.bool("highSchoolCourseRequirement", c.core);
-            let credits = if c.core { 1.0 } else { 0.5 };
-            o.num("maximumAvailableCredits", credits);
-            o.num("minimumAvailableCredits", credits);
-        }
-        if c.core {
-            o.desc_list(
-                "levelCharacteristics",
-                "courseLevelCharacteristicDescriptor",
-                "CourseLevelCharacteristic",
-                &["Core Subject"],
-            );
-        }
-        o.int("numberOfParts", c.parts);
-        o.desc_list(
-            "offeredGradeLevels",
-            "gradeLevelDescriptor",
-            "GradeLevel",
-            &c.grade_levels(),
-        );
-    })
-}
-
-fn write_school(out: &mut Out, s: &SchoolPlan, cal: &Calendar) -> Result<()> {
-    out.emit(SCHOOLS, |o| {
-        o.int("schoolId", s.id);
-        o.str("nameOfInstitution", &s.name);
-        o.str("shortNameOfInstitution", &s.short_name);
-        address(o, &s.street, &s.postal_code);
-        o.desc(
-            "administrativeFundingControlDescriptor",
-            "AdministrativeFundingControl",
-            "Public School",
-        );
-        o.desc(
-            "charterStatusDescriptor",
-            "CharterStatus",
-            "Not a Charter School",
-        );
-        o.desc_list(
-            "educationOrganizationCategories",
-            "educationOrganizationCategoryDescriptor",
-            "EducationOrganizationCategory",
-            &["School"],
-        );
-        o.desc_list(
-            "gradeLevels",
-            "gradeLevelDescriptor",
-            "GradeLevel",
-            &s.grade_levels(),
-        );
-        telephone(o, &s.phone);
-        o.obj("localEducationAgencyReference", |r| {
-            r.int("localEducationAgencyId", LEA_ID)
-        });
-        o.desc("operationalStatusDescriptor", "OperationalStatus", "Active");
-        o.desc_list(
-            "schoolCategories",
-            "schoolCategoryDescriptor",
-            "SchoolCategory",
-            &[s.band.school_label()],
-        );
-        o.desc("schoolTypeDescriptor", "SchoolType", "Regular");
-        o.desc(
-            "titleIPartASchoolDesignationDescriptor",
-            "TitleIPartASchoolDesignation",
-            if s.title_i {
-                "Title I Schoolwide School"
-            } else {
-                "Not A Title I School"
-            },
-        );
-        o.str(
-            "webSite",
-            &format!("{WEB}/{}", s.short_name.to_ascii_lowercase()),
-        );
-    })?;
-    for p in &cal.periods {
-        out.emit(GRADING_PERIODS, |o| {
-            o.desc("gradingPeriodDescriptor", "GradingPeriod", p.descriptor);
-            o.str("gradingPeriodName", p.name);
-            school_ref(o, s.id);
-            school_year_ref(o, "schoolYearTypeReference", SCHOOL_YEAR);
-            cal.put_day(o, "beginDate", p.first);
-            cal.put_day(o, "endDate", p.last);
-            o.int("periodSequence", p.sequence);
-            o.int("totalInstructionalDays", (p.last - p.first + 1) as i64);
-        })?;
-    }
-    for session in &cal.sessions {
-        out.emit(SESSIONS, |o| {
-            o.str("sessionName", session.name);
-            school_ref(o, s.id);
-            school_year_ref(o, "schoolYearTypeReference", SCHOOL_YEAR);
-            cal.put_day(o, "beginDate", session.first);
-            cal.put_day(o, "endDate", session.last);
-            o.arr("gradingPeriods", |a| {
-                for &p in &session.periods {
-                    a.obj(|o| grading_period_ref(o, s.id, &cal.periods[p]));
-                }
-            });
-            o.desc("termDescriptor", "Term", session.term);
-            o.int(
-                "totalInstructionalDays",
-                (session.last - session.first + 1) as i64,
-            );
-        })?;
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------
