@@ -39,6 +39,7 @@ mod organizations;
 mod plan;
 mod references;
 mod sink;
+mod staff;
 
 use calendar::*;
 use catalog::*;
@@ -48,6 +49,7 @@ use plan::*;
 use references::*;
 pub use sink::ENDPOINTS;
 use sink::*;
+use staff::write_staff;
 
 /// What to generate and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +79,6 @@ impl GenerateSummary {
 
 const CLASS_SIZE: usize = 25;
 const FIRST_STUDENT_ID: usize = 600_001;
-const FIRST_STAFF_ID: usize = 100_001;
 
 /// Writes `{endpoint}.jsonl` files for a district of `opts.students` students
 /// into `opts.out_dir`; see the module documentation.
@@ -109,152 +110,6 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
 fn normal(rng: &mut SmallRng) -> f64 {
     let s: f64 = (0..4).map(|_| rng.gen::<f64>()).sum();
     (s - 2.0) * 3f64.sqrt()
-}
-
-fn email_part(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
-}
-
-// ---------------------------------------------------------------------------
-// Staff.
-
-/// Writes the school's staff, their assignments and school associations;
-/// returns the unique ids of its teachers.
-fn write_staff(out: &mut Out, s: &SchoolPlan, rng: &mut SmallRng) -> Result<Vec<String>> {
-    let grade_levels = s.grade_levels();
-    let non_teaching = s.non_teaching();
-    let mut teachers = Vec::with_capacity(s.n_teachers());
-    for k in 0..s.n_staff {
-        let number = FIRST_STAFF_ID + s.first_staff + k;
-        let uid = number.to_string();
-        let (classification, title) = match k {
-            0 => ("Principal", "Principal"),
-            1 => ("School Counselor", "School Counselor"),
-            2 if non_teaching == 3 => ("Assistant Principal", "Assistant Principal"),
-            _ => ("Teacher", "Teacher"),
-        };
-        let teacher = classification == "Teacher";
-        let female = rng.gen_bool(0.7);
-        let first = *pick(rng, if female { &FEMALE_NAMES } else { &MALE_NAMES });
-        let middle = if rng.gen_bool(0.6) {
-            Some(*pick(rng, if female { &FEMALE_NAMES } else { &MALE_NAMES }))
-        } else {
-            None
-        };
-        let last = *pick(rng, &LAST_NAMES);
-        let experience: i32 = if teacher {
-            rng.gen_range(0..=30)
-        } else {
-            rng.gen_range(8..=30)
-        };
-        let tenure = rng.gen_range(0..=experience.min(20));
-        let birth_year = 2023 - 23 - experience - rng.gen_range(0..8);
-        let birth = random_date(rng, ymd(birth_year, 1, 1), 365);
-        let hired = ymd(2023 - tenure, 8, 1);
-        let degree = match (k, rng.gen_range(0..10)) {
-            (0..=2, 9) => "Doctorate",
-            (0..=2, _) => "Master's",
-            (_, 0..=5) => "Bachelor's",
-            (_, 6..=8) => "Master's",
-            _ => "Doctorate",
-        };
-        let race = match rng.gen_range(0..100) {
-            0..=59 => "White",
-            60..=74 => "Black or African American",
-            75..=84 => "Asian",
-            85..=89 => "American Indian or Alaska Native",
-            90..=94 => "Other",
-            _ => "Choose Not to Respond",
-        };
-        let hispanic = rng.gen_bool(0.3);
-        let highly_qualified = rng.gen_bool(0.85);
-        let login = format!(
-            "{}{}{}",
-            &email_part(first)[..1],
-            email_part(last),
-            number % 100_000
-        );
-        out.emit(STAFFS, |o| {
-            o.str("staffUniqueId", &uid);
-            o.date("birthDate", birth);
-            o.arr("electronicMails", |a| {
-                a.obj(|o| {
-                    o.str(
-                        "electronicMailAddress",
-                        &format!(
-                            "{}.{}{}@{MAIL_DOMAIN}",
-                            email_part(first),
-                            email_part(last),
-                            number % 100_000
-                        ),
-                    );
-                    o.desc("electronicMailTypeDescriptor", "ElectronicMailType", "Work");
-                    o.bool("primaryEmailAddressIndicator", true);
-                })
-            });
-            o.str("firstName", first);
-            o.desc(
-                "highestCompletedLevelOfEducationDescriptor",
-                "LevelOfEducation",
-                degree,
-            );
-            if teacher {
-                o.bool("highlyQualifiedTeacher", highly_qualified);
-            }
-            o.bool("hispanicLatinoEthnicity", hispanic);
-            o.str("lastSurname", last);
-            o.str("loginId", &login);
-            if let Some(m) = middle {
-                o.str("middleName", m);
-            }
-            o.desc_list("races", "raceDescriptor", "Race", &[race]);
-            o.desc(
-                "sexDescriptor",
-                "Sex",
-                if female { "Female" } else { "Male" },
-            );
-            o.num("yearsOfPriorProfessionalExperience", f64::from(experience));
-            o.num("yearsOfPriorTeachingExperience", f64::from(experience));
-        })?;
-        out.emit(STAFF_ASSIGNMENTS, |o| {
-            o.date("beginDate", hired);
-            o.desc(
-                "staffClassificationDescriptor",
-                "StaffClassification",
-                classification,
-            );
-            o.obj("educationOrganizationReference", |r| {
-                r.int("educationOrganizationId", s.id)
-            });
-            staff_ref(o, &uid);
-            o.num("fullTimeEquivalency", 1.0);
-            o.int("orderOfAssignment", 1);
-            o.str("positionTitle", title);
-        })?;
-        out.emit(STAFF_SCHOOLS, |o| {
-            o.desc(
-                "programAssignmentDescriptor",
-                "ProgramAssignment",
-                "Regular Education",
-            );
-            school_ref(o, s.id);
-            school_year_ref(o, "schoolYearTypeReference", SCHOOL_YEAR);
-            staff_ref(o, &uid);
-            o.desc_list(
-                "gradeLevels",
-                "gradeLevelDescriptor",
-                "GradeLevel",
-                &grade_levels,
-            );
-        })?;
-        if teacher {
-            teachers.push(uid);
-        }
-    }
-    Ok(teachers)
 }
 
 // ---------------------------------------------------------------------------
