@@ -38,6 +38,7 @@ mod names;
 mod organizations;
 mod plan;
 mod references;
+mod schedule;
 mod sink;
 mod staff;
 
@@ -47,6 +48,7 @@ use names::*;
 use organizations::*;
 use plan::*;
 use references::*;
+use schedule::*;
 pub use sink::ENDPOINTS;
 use sink::*;
 use staff::write_staff;
@@ -77,7 +79,6 @@ impl GenerateSummary {
     }
 }
 
-const CLASS_SIZE: usize = 25;
 const FIRST_STUDENT_ID: usize = 600_001;
 
 /// Writes `{endpoint}.jsonl` files for a district of `opts.students` students
@@ -110,163 +111,6 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
 fn normal(rng: &mut SmallRng) -> f64 {
     let s: f64 = (0..4).map(|_| rng.gen::<f64>()).sum();
     (s - 2.0) * 3f64.sqrt()
-}
-
-// ---------------------------------------------------------------------------
-// Master schedule: course offerings, sections, teachers of record.
-
-/// Number of `j` in `0..n` with `j % m == r`.
-fn count_residue(n: usize, m: usize, r: usize) -> usize {
-    if n > r {
-        (n - r - 1) / m + 1
-    } else {
-        0
-    }
-}
-
-/// One course offered in one session of a school.
-struct Offering {
-    course: usize,
-    /// Section identifiers (as many as the enrolled students need).
-    sections: Vec<String>,
-}
-
-/// Per session, the offerings: first 4 per grade of the band (core subjects,
-/// grade-major), then the 3 electives of the band.
-struct Schedule {
-    sessions: [Vec<Offering>; 2],
-}
-
-fn write_schedule(
-    out: &mut Out,
-    s: &SchoolPlan,
-    cal: &Calendar,
-    catalog: &Catalog,
-    teachers: &[String],
-) -> Result<Schedule> {
-    let grades: Vec<usize> = s.band.grades().collect();
-    let g_count = grades.len();
-    let mut sessions: [Vec<Offering>; 2] = [Vec::new(), Vec::new()];
-    for (t, session) in cal.sessions.iter().enumerate() {
-        // (course, students taking it)
-        let mut wanted: Vec<(usize, usize)> = Vec::new();
-        for (gi, &g) in grades.iter().enumerate() {
-            let n = count_residue(s.n_students, g_count, gi);
-            for &c in &catalog.core[g] {
-                wanted.push((c, n));
-            }
-        }
-        for (e, &c) in catalog.electives[s.band.idx()].iter().enumerate() {
-            // a student j takes elective (j + t) % 3 in session t
-            let r = (e + ELECTIVE_CHOICES - t) % ELECTIVE_CHOICES;
-            wanted.push((c, count_residue(s.n_students, ELECTIVE_CHOICES, r)));
-        }
-        let total_sections: usize = wanted.iter().map(|&(_, n)| n.div_ceil(CLASS_SIZE)).sum();
-        let term_code = if t == 0 { "FA" } else { "SP" };
-        let mut ordinal = 0;
-        for (c, n) in wanted {
-            let course = &catalog.courses[c];
-            let n_sections = n.div_ceil(CLASS_SIZE);
-            let mut ids = Vec::with_capacity(n_sections);
-            if n_sections > 0 {
-                out.emit(COURSE_OFFERINGS, |o| {
-                    o.str("localCourseCode", &course.code);
-                    o.obj("courseReference", |r| {
-                        r.str("courseCode", &course.code);
-                        r.int("educationOrganizationId", s.id);
-                    });
-                    school_ref(o, s.id);
-                    session_ref(o, s.id, session);
-                    o.str("localCourseTitle", &course.title);
-                    o.desc_list(
-                        "offeredGradeLevels",
-                        "gradeLevelDescriptor",
-                        "GradeLevel",
-                        &course.grade_levels(),
-                    );
-                })?;
-            }
-            for k in 0..n_sections {
-                let id = format!("{}-{}-{term_code}-{:02}", s.id, course.code, k + 1);
-                let key = SectionKey {
-                    local_course_code: &course.code,
-                    school_id: s.id,
-                    session_name: session.name,
-                    section_identifier: &id,
-                };
-                out.emit(SECTIONS, |o| {
-                    o.str("sectionIdentifier", &id);
-                    o.obj("courseOfferingReference", |r| {
-                        r.str("localCourseCode", &course.code);
-                        r.int("schoolId", s.id);
-                        r.int("schoolYear", SCHOOL_YEAR);
-                        r.str("sessionName", session.name);
-                    });
-                    if course.high_school {
-                        o.num("availableCredits", 0.5);
-                        o.desc(
-                            "availableCreditTypeDescriptor",
-                            "CreditType",
-                            "Carnegie unit",
-                        );
-                    }
-                    o.desc(
-                        "educationalEnvironmentDescriptor",
-                        "EducationalEnvironment",
-                        "Classroom",
-                    );
-                    o.desc(
-                        "mediumOfInstructionDescriptor",
-                        "MediumOfInstruction",
-                        "Face-to-face instruction",
-                    );
-                    if course.core {
-                        o.desc_list(
-                            "offeredGradeLevels",
-                            "gradeLevelDescriptor",
-                            "GradeLevel",
-                            &[GRADE_LEVELS[course.grades[0]].0],
-                        );
-                    }
-                    o.desc(
-                        "populationServedDescriptor",
-                        "PopulationServed",
-                        "Regular Students",
-                    );
-                    o.str("sectionName", &format!("{} {:02}", course.title, k + 1));
-                    o.desc(
-                        "sectionTypeDescriptor",
-                        "SectionType",
-                        "Attendance and Credit",
-                    );
-                    o.int(
-                        "sequenceOfCourse",
-                        if course.parts == 2 { t as i64 + 1 } else { 1 },
-                    );
-                })?;
-                // teachers get consecutive sections: mostly one course each
-                let teacher = &teachers[ordinal * teachers.len() / total_sections];
-                ordinal += 1;
-                out.emit(STAFF_SECTIONS, |o| {
-                    cal.put_day(o, "beginDate", session.first);
-                    o.obj("sectionReference", |r| key.members(r));
-                    staff_ref(o, teacher);
-                    o.desc(
-                        "classroomPositionDescriptor",
-                        "ClassroomPosition",
-                        "Teacher of Record",
-                    );
-                    cal.put_day(o, "endDate", session.last);
-                })?;
-                ids.push(id);
-            }
-            sessions[t].push(Offering {
-                course: c,
-                sections: ids,
-            });
-        }
-    }
-    Ok(Schedule { sessions })
 }
 
 // ---------------------------------------------------------------------------
