@@ -1,6 +1,6 @@
 //! The reference objects that records make to one another: school, school year, session, student, staff, grading period, section.
 
-use super::calendar::{PeriodDef, SessionDef, SCHOOL_YEAR};
+use super::calendar::{Calendar, PeriodDef, SessionDef, SCHOOL_YEAR};
 use super::json::Obj;
 
 /// `schoolReference`.
@@ -62,5 +62,22 @@ impl SectionKey<'_> {
         r.int("schoolYear", SCHOOL_YEAR);
         r.str("sectionIdentifier", self.section_identifier);
         r.str("sessionName", self.session_name);
+    }
+}
+
+/// The identity of a student section association: the student, the section,
+/// and the index in `Calendar::days` of the first day in it.
+pub(super) struct StudentSectionKey<'a> {
+    pub(super) begin: usize,
+    pub(super) section: SectionKey<'a>,
+    pub(super) student: &'a str,
+}
+
+impl StudentSectionKey<'_> {
+    /// Writes the association's identity as members of the reference `r`.
+    pub(super) fn members(&self, cal: &Calendar, r: &mut Obj<'_>) {
+        cal.put_day(r, "beginDate", self.begin);
+        self.section.members(r);
+        r.str("studentUniqueId", self.student);
     }
 }

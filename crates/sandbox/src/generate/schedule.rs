@@ -22,7 +22,36 @@ pub(super) struct Offering {
 /// Per session, the offerings: first 4 per grade of the band (core subjects,
 /// grade-major), then the 3 electives of the band.
 pub(super) struct Schedule {
-    pub(super) sessions: [Vec<Offering>; 2],
+    sessions: [Vec<Offering>; 2],
+    /// Number of grades of the school's band.
+    grades: usize,
+}
+
+impl Schedule {
+    /// The offering and section identifier of the five sections that student
+    /// `j` of the school takes in session `t`: the four core courses of the
+    /// student's grade, then elective `(j + t) % 3`; students are spread
+    /// round-robin over the sections of each course.
+    pub(super) fn sections_of(
+        &self,
+        t: usize,
+        j: usize,
+    ) -> impl Iterator<Item = (&Offering, &str)> + '_ {
+        let offerings = &self.sessions[t];
+        let (gi, p) = (j % self.grades, j / self.grades);
+        let core = (0..4).map(move |k| (gi * 4 + k, p + k));
+        let elective = (
+            self.grades * 4 + (j + t) % ELECTIVE_CHOICES,
+            j / ELECTIVE_CHOICES,
+        );
+        core.chain(std::iter::once(elective)).map(move |(o, n)| {
+            let offering = &offerings[o];
+            (
+                offering,
+                offering.sections[n % offering.sections.len()].as_str(),
+            )
+        })
+    }
 }
 
 /// Writes the school's offerings and sections, each section with a teacher
@@ -35,6 +64,7 @@ pub(super) fn write_schedule(
     teachers: &[String],
 ) -> Result<Schedule> {
     let mut sessions: [Vec<Offering>; 2] = [Vec::new(), Vec::new()];
+    let grades = s.band.grades().count();
     for (t, session) in cal.sessions.iter().enumerate() {
         let wanted = students_per_course(s, catalog, t);
         let total_sections: usize = wanted.iter().map(|&(_, n)| n.div_ceil(CLASS_SIZE)).sum();
@@ -68,7 +98,7 @@ pub(super) fn write_schedule(
             });
         }
     }
-    Ok(Schedule { sessions })
+    Ok(Schedule { sessions, grades })
 }
 
 /// `(course, students taking it)` in session `t`, in the order of `Schedule`:

@@ -1,12 +1,16 @@
 //! End-to-end tests of the generated data: determinism, scale and order, DS 5 schemas, descriptors, references.
 
-use super::*;
-use chrono::NaiveDate;
-use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+use serde_json::{json, Map, Value};
+
+use super::schedule::CLASS_SIZE;
+use super::{generate, GenerateOptions, GenerateSummary, ENDPOINTS};
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/edfi")
