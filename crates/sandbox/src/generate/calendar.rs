@@ -91,22 +91,18 @@ impl Calendar {
             last: q[i].1,
             sequence: i as i64 + 1,
         });
-        let sessions = [
-            SessionDef {
-                name: "2023-2024 Fall Semester",
-                term: "Fall Semester",
-                first: q[0].0,
-                last: q[1].1,
-                periods: [0, 1],
-            },
-            SessionDef {
-                name: "2023-2024 Spring Semester",
-                term: "Spring Semester",
-                first: q[2].0,
-                last: q[3].1,
-                periods: [2, 3],
-            },
+        // each semester spans two grading periods
+        let terms = [
+            ("2023-2024 Fall Semester", "Fall Semester"),
+            ("2023-2024 Spring Semester", "Spring Semester"),
         ];
+        let sessions = std::array::from_fn(|i| SessionDef {
+            name: terms[i].0,
+            term: terms[i].1,
+            first: q[2 * i].0,
+            last: q[2 * i + 1].1,
+            periods: [2 * i, 2 * i + 1],
+        });
         let day_json = days
             .iter()
             .map(|&d| {

@@ -114,6 +114,11 @@ impl Obj<'_> {
         array(self.buf, f);
     }
 
+    /// `k: [{...}]`: a collection of one item, whose members `f` writes.
+    pub(super) fn item(&mut self, k: &str, f: impl FnOnce(&mut Obj<'_>)) {
+        self.arr(k, |a| a.obj(f));
+    }
+
     /// `k: [{inner_key: descriptor}]`, the shape of most descriptor collections.
     pub(super) fn desc_list(&mut self, k: &str, inner_key: &str, ty: &str, codes: &[&str]) {
         self.arr(k, |a| {
@@ -159,6 +164,7 @@ mod tests {
             o.obj("r", |r| r.int("x", 1));
             o.arr("empty", |_| {});
             o.desc_list("l", "k", "Sex", &["Female", "Ma\"le"]);
+            o.item("one", |i| i.int("y", 2));
             o.raw("j", "[1]");
         });
         assert_eq!(
@@ -166,7 +172,7 @@ mod tests {
             concat!(
                 r#"{"s":"a\"b\\c\u000a","i":-3,"n":0.5,"whole":1,"b":false,"d":"2024-01-05","#,
                 r#""r":{"x":1},"empty":[],"l":[{"k":"uri://ed-fi.org/SexDescriptor#Female"},"#,
-                r#"{"k":"uri://ed-fi.org/SexDescriptor#Ma\"le"}],"j":[1]}"#
+                r#"{"k":"uri://ed-fi.org/SexDescriptor#Ma\"le"}],"one":[{"y":2}],"j":[1]}"#
             )
         );
         let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -12,29 +12,25 @@ use super::sink::{Out, COURSES, GRADING_PERIODS, LEAS, SCHOOLS, SESSIONS};
 
 /// `addresses`: the one physical address of an education organization.
 fn address(o: &mut Obj<'_>, street: &str, postal_code: &str) {
-    o.arr("addresses", |a| {
-        a.obj(|o| {
-            o.desc("addressTypeDescriptor", "AddressType", "Physical");
-            o.str("city", CITY);
-            o.str("postalCode", postal_code);
-            o.desc("stateAbbreviationDescriptor", "StateAbbreviation", "TX");
-            o.str("streetNumberName", street);
-            o.str("nameOfCounty", "Riverbend County");
-        })
+    o.item("addresses", |o| {
+        o.desc("addressTypeDescriptor", "AddressType", "Physical");
+        o.str("city", CITY);
+        o.str("postalCode", postal_code);
+        o.desc("stateAbbreviationDescriptor", "StateAbbreviation", "TX");
+        o.str("streetNumberName", street);
+        o.str("nameOfCounty", "Riverbend County");
     });
 }
 
 /// `institutionTelephones`: the one main number of an education organization.
 fn telephone(o: &mut Obj<'_>, number: &str) {
-    o.arr("institutionTelephones", |a| {
-        a.obj(|o| {
-            o.desc(
-                "institutionTelephoneNumberTypeDescriptor",
-                "InstitutionTelephoneNumberType",
-                "Main",
-            );
-            o.str("telephoneNumber", number);
-        })
+    o.item("institutionTelephones", |o| {
+        o.desc(
+            "institutionTelephoneNumberTypeDescriptor",
+            "InstitutionTelephoneNumberType",
+            "Main",
+        );
+        o.str("telephoneNumber", number);
     });
 }
 
@@ -72,16 +68,14 @@ pub(super) fn write_lea(out: &mut Out) -> Result<()> {
 pub(super) fn write_course(out: &mut Out, c: &Course, school_id: i64) -> Result<()> {
     out.emit(COURSES, |o| {
         o.str("courseCode", &c.code);
-        o.arr("identificationCodes", |a| {
-            a.obj(|o| {
-                o.desc(
-                    "courseIdentificationSystemDescriptor",
-                    "CourseIdentificationSystem",
-                    "LEA course code",
-                );
-                o.str("identificationCode", &c.code);
-                o.str("courseCatalogURL", "https://www.riverbendisd.org/courses");
-            })
+        o.item("identificationCodes", |o| {
+            o.desc(
+                "courseIdentificationSystemDescriptor",
+                "CourseIdentificationSystem",
+                "LEA course code",
+            );
+            o.str("identificationCode", &c.code);
+            o.str("courseCatalogURL", "https://www.riverbendisd.org/courses");
         });
         o.obj("educationOrganizationReference", |r| {
             r.int("educationOrganizationId", school_id)

@@ -1,5 +1,7 @@
 //! The plan of the district's schools: how many, which band, their names and addresses, and their share of students and staff.
 
+use std::ops::Range;
+
 use rand::rngs::SmallRng;
 use rand::Rng;
 
@@ -11,34 +13,36 @@ const STUDENTS_PER_STAFF: usize = 15;
 
 /// One school of the district: its identity, address, and its students and staff.
 pub(super) struct SchoolPlan {
+    /// `schoolId`: the LEA's id followed by the school's number.
     pub(super) id: i64,
     pub(super) band: Band,
+    /// `nameOfInstitution` ("Lincoln High School") and its short form ("LHS").
     pub(super) name: String,
     pub(super) short_name: String,
+    /// The street and postal code of its physical address, and its main telephone number.
     pub(super) street: String,
     pub(super) postal_code: String,
     pub(super) phone: String,
+    /// A Title I schoolwide school.
     pub(super) title_i: bool,
-    /// Its students are the district's `first_student..first_student + n_students`.
-    pub(super) first_student: usize,
-    pub(super) n_students: usize,
-    /// Its staff members are the district's `first_staff..first_staff + n_staff`.
-    pub(super) first_staff: usize,
-    pub(super) n_staff: usize,
+    /// Its students, as numbers among the district's (from 0).
+    pub(super) students: Range<usize>,
+    /// Its staff members, as numbers among the district's (from 0).
+    pub(super) staff: Range<usize>,
 }
 
 impl SchoolPlan {
     /// Staff members who do not teach: principal, counselor, and an assistant
     /// principal in larger schools.
     pub(super) fn non_teaching(&self) -> usize {
-        if self.n_staff >= 25 {
+        if self.staff.len() >= 25 {
             3
         } else {
             2
         }
     }
     pub(super) fn n_teachers(&self) -> usize {
-        self.n_staff - self.non_teaching()
+        self.staff.len() - self.non_teaching()
     }
     /// The GradeLevelDescriptor codes of the grades it serves.
     pub(super) fn grade_levels(&self) -> Vec<&'static str> {
@@ -87,10 +91,8 @@ pub(super) fn plan_schools(students: usize, rng: &mut SmallRng) -> Vec<SchoolPla
             postal_code: format!("786{:02}", rng.gen_range(10..70)),
             phone: format!("(512) 555-{:04}", rng.gen_range(1000..9999)),
             title_i: rng.gen_bool(0.4),
-            first_student,
-            n_students,
-            first_staff,
-            n_staff,
+            students: first_student..first_student + n_students,
+            staff: first_staff..first_staff + n_staff,
         });
         first_student += n_students;
         first_staff += n_staff;
@@ -110,10 +112,13 @@ mod tests {
             assert_eq!(plans.len(), students.div_ceil(STUDENTS_PER_SCHOOL));
             let (mut next_student, mut next_staff) = (0, 0);
             for p in &plans {
-                assert_eq!((p.first_student, p.first_staff), (next_student, next_staff));
-                assert!(p.n_students <= STUDENTS_PER_SCHOOL && p.n_teachers() >= 1);
-                next_student += p.n_students;
-                next_staff += p.n_staff;
+                assert_eq!(
+                    (p.students.start, p.staff.start),
+                    (next_student, next_staff)
+                );
+                assert!(p.students.len() <= STUDENTS_PER_SCHOOL && p.n_teachers() >= 1);
+                next_student = p.students.end;
+                next_staff = p.staff.end;
             }
             assert_eq!(next_student, students);
             assert_eq!(plans[0].id, 255_950_001);

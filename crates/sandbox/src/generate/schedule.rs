@@ -108,7 +108,7 @@ fn students_per_course(s: &SchoolPlan, catalog: &Catalog, t: usize) -> Vec<(usiz
     let g_count = grades.len();
     let mut wanted: Vec<(usize, usize)> = Vec::new();
     for (gi, &g) in grades.iter().enumerate() {
-        let n = count_residue(s.n_students, g_count, gi);
+        let n = count_residue(s.students.len(), g_count, gi);
         for &c in &catalog.core[g] {
             wanted.push((c, n));
         }
@@ -116,7 +116,7 @@ fn students_per_course(s: &SchoolPlan, catalog: &Catalog, t: usize) -> Vec<(usiz
     for (e, &c) in catalog.electives[s.band.idx()].iter().enumerate() {
         // a student j takes elective (j + t) % 3 in session t
         let r = (e + ELECTIVE_CHOICES - t) % ELECTIVE_CHOICES;
-        wanted.push((c, count_residue(s.n_students, ELECTIVE_CHOICES, r)));
+        wanted.push((c, count_residue(s.students.len(), ELECTIVE_CHOICES, r)));
     }
     wanted
 }

@@ -22,7 +22,7 @@ pub(super) fn write_staff(
 ) -> Result<Vec<String>> {
     let grade_levels = s.grade_levels();
     let mut teachers = Vec::with_capacity(s.n_teachers());
-    for k in 0..s.n_staff {
+    for k in 0..s.staff.len() {
         let member = StaffMember::draw(s, k, rng);
         write_member(out, &member)?;
         write_assignment(out, s.id, &member)?;
@@ -62,7 +62,7 @@ impl StaffMember {
     /// Draws the `k`th staff member of school `s`: the principal, the
     /// counselor, an assistant principal in larger schools, then teachers.
     fn draw(s: &SchoolPlan, k: usize, rng: &mut SmallRng) -> StaffMember {
-        let number = FIRST_STAFF_ID + s.first_staff + k;
+        let number = FIRST_STAFF_ID + s.staff.start + k;
         let (classification, title) = match k {
             0 => ("Principal", "Principal"),
             1 => ("School Counselor", "School Counselor"),
@@ -141,15 +141,13 @@ fn write_member(out: &mut Out, m: &StaffMember) -> Result<()> {
     out.emit(STAFFS, |o| {
         o.str("staffUniqueId", &m.uid);
         o.date("birthDate", m.birth);
-        o.arr("electronicMails", |a| {
-            a.obj(|o| {
-                o.str(
-                    "electronicMailAddress",
-                    &format!("{first}.{last}{number}@{MAIL_DOMAIN}"),
-                );
-                o.desc("electronicMailTypeDescriptor", "ElectronicMailType", "Work");
-                o.bool("primaryEmailAddressIndicator", true);
-            })
+        o.item("electronicMails", |o| {
+            o.str(
+                "electronicMailAddress",
+                &format!("{first}.{last}{number}@{MAIL_DOMAIN}"),
+            );
+            o.desc("electronicMailTypeDescriptor", "ElectronicMailType", "Work");
+            o.bool("primaryEmailAddressIndicator", true);
         });
         o.str("firstName", m.first);
         o.desc(

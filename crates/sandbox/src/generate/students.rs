@@ -52,8 +52,8 @@ pub(super) fn write_students(
     };
     let grades: Vec<usize> = s.band.grades().collect();
     let mut event_days: Vec<usize> = Vec::with_capacity(32);
-    for j in 0..s.n_students {
-        let uid = (FIRST_STUDENT_ID + s.first_student + j).to_string();
+    for (j, number) in s.students.clone().enumerate() {
+        let uid = (FIRST_STUDENT_ID + number).to_string();
         let grade = grades[j % grades.len()];
         let person = Person::draw(grade, rng);
         write_student(out, &uid, &person)?;
