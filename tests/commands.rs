@@ -8,11 +8,6 @@ use lightbeam_e2e::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
-
-fn ok(o: &Output) {
-    assert_eq!(o.status.code(), Some(0), "{}", text(o));
-}
 
 /// `Records<TAB>Endpoint` rows of a count table.
 fn count_rows(table: &str) -> BTreeMap<String, String> {
@@ -28,7 +23,7 @@ fn count_rows(table: &str) -> BTreeMap<String, String> {
 
 /// Our `count` of `endpoints` (comma list), read from the console table (zeros left out).
 fn counts(dir: &Path, endpoints: &str) -> BTreeMap<String, u64> {
-    let o = lightbeam(dir, &["count", "-c", "lightbeam.yaml", "-s", endpoints]);
+    let o = run(dir, "count", &["-s", endpoints]);
     ok(&o);
     count_rows(&String::from_utf8_lossy(&o.stdout))
         .into_iter()
@@ -52,23 +47,22 @@ fn selector(files: &[(String, u64)]) -> String {
         .join(",")
 }
 
-fn state_rows(dir: &Path) -> u64 {
+fn state_count(dir: &Path) -> u64 {
     state_statuses(dir).len() as u64
 }
 
 #[test]
 fn the_python_suite_journey_count_fetch_send_delete_truncate_and_back() {
-    let dir = tmp_dir("journey");
-    let files = generate(&dir.join("data"), 25, 3);
-    let sel = selector(&files);
-    let total: u64 = files.iter().map(|(_, n)| n).sum();
-    let sb = Sandbox::start(&[]);
-    write_config(
-        &dir,
-        &sb.base,
+    let (dir, files, _running) = journey(
+        "journey",
+        25,
+        3,
+        &[],
         "  pool_size: 6\n",
         "fetch:\n  page_size: 17\n",
     );
+    let total = total_lines(&files);
+    let sel = selector(&files);
 
     // count: nothing of ours yet, the seeded descriptors are there
     let before = counts(&dir, &sel);
@@ -76,34 +70,28 @@ fn the_python_suite_journey_count_fetch_send_delete_truncate_and_back() {
     assert!(counts(&dir, "gradeLevelDescriptors")["gradeLevelDescriptors"] > 0);
 
     // send; count shows the new records
-    ok(&lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]));
+    ok(&run(&dir, "send", &[]));
     let after = counts(&dir, &sel);
     for (e, n) in &files {
         assert_eq!(after.get(e), Some(n), "{e}");
     }
 
     // fetch (pages of 17, 6 in flight): counts match, identity fields present, API order kept
-    let fetched = dir.join("fetched");
-    std::fs::create_dir_all(&fetched).unwrap();
-    let fetched_dir = format!("{}/", fetched.display());
-    let o = lightbeam(
-        &dir,
-        &[
-            "fetch",
-            "-c",
-            "lightbeam.yaml",
+    let (fetched, fetched_dir) = new_data_dir(&dir, "fetched");
+    let fetch = |data_dir: &str, more: &[&str]| {
+        let mut args = vec![
             "-s",
-            &sel,
+            sel.as_str(),
             "-d",
             "id,_etag,_lastModifiedDate",
             "--set",
             "data_dir",
-            &fetched_dir,
-            "--results-file",
-            "fetch.json",
-        ],
-    );
-    ok(&o);
+            data_dir,
+        ];
+        args.extend_from_slice(more);
+        ok(&run(&dir, "fetch", &args));
+    };
+    fetch(&fetched_dir, &["--results-file", "fetch.json"]);
     for (e, n) in &files {
         let records = jsonl(&fetched.join(format!("{e}.jsonl")));
         assert_eq!(records.len() as u64, *n, "{e}");
@@ -112,28 +100,8 @@ fn the_python_suite_journey_count_fetch_send_delete_truncate_and_back() {
             .all(|r| r.get("id").is_none() && r.get("_etag").is_none()));
     }
     // pages written in the API's order: the same files as one page per endpoint
-    let one_page = dir.join("one-page");
-    std::fs::create_dir_all(&one_page).unwrap();
-    let one_page_dir = format!("{}/", one_page.display());
-    let o = lightbeam(
-        &dir,
-        &[
-            "fetch",
-            "-c",
-            "lightbeam.yaml",
-            "-s",
-            &sel,
-            "-d",
-            "id,_etag,_lastModifiedDate",
-            "--set",
-            "data_dir",
-            &one_page_dir,
-            "--set",
-            "fetch.page_size",
-            "500",
-        ],
-    );
-    ok(&o);
+    let (one_page, one_page_dir) = new_data_dir(&dir, "one-page");
+    fetch(&one_page_dir, &["--set", "fetch.page_size", "500"]);
     for (e, _) in &files {
         let name = format!("{e}.jsonl");
         assert_eq!(
@@ -164,34 +132,18 @@ fn the_python_suite_journey_count_fetch_send_delete_truncate_and_back() {
         )
         .unwrap();
     }
-    let sb2 = Sandbox::start(&[]);
+    let sb2 = Sandbox::start(Version::Ds50, &[]);
     write_config(&other, &sb2.base, "", "");
-    let o = lightbeam(
-        &other,
-        &["send", "-c", "lightbeam.yaml", "--results-file", "r.json"],
-    );
+    let (o, r) = run_with_results(&other, "send", "r.json", &[]);
     ok(&o);
-    assert_eq!(read_json(&other.join("r.json"))["total_records_failed"], 0);
-    for (e, n) in &files {
-        assert_eq!(sb2.count(e), *n, "{e} in the second API");
-    }
+    assert_eq!(r["total_records_failed"], 0);
+    assert_landed(&sb2, &files, "in the second API");
     drop(sb2);
 
     // delete: every payload found and deleted, counts back to before, state emptied
-    assert_eq!(state_rows(&dir), total);
-    let o = lightbeam(
-        &dir,
-        &[
-            "delete",
-            "-c",
-            "lightbeam.yaml",
-            "--yes",
-            "--results-file",
-            "delete.json",
-        ],
-    );
+    assert_eq!(state_count(&dir), total);
+    let (o, dr) = run_with_results(&dir, "delete", "delete.json", &["--yes"]);
     ok(&o);
-    let dr = read_json(&dir.join("delete.json"));
     assert_eq!(dr["command"], "delete");
     assert_eq!(dr["total_records_processed"], total);
     assert_eq!(dr["total_records_failed"], 0, "{dr}");
@@ -200,64 +152,26 @@ fn the_python_suite_journey_count_fetch_send_delete_truncate_and_back() {
         204
     );
     assert!(counts(&dir, &sel).is_empty());
-    assert_eq!(state_rows(&dir), 0, "deleted payloads leave the state");
+    assert_eq!(state_count(&dir), 0, "deleted payloads leave the state");
     // nothing left to delete: every payload skipped as not found, exit 99
-    let o = lightbeam(&dir, &["delete", "-c", "lightbeam.yaml", "--yes"]);
-    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    let o = run(&dir, "delete", &["--yes"]);
+    assert_exit(&o, 99);
     assert!(text(&o).contains("(reason: [payload not found in API]; instances: "));
 
     // a later send sends everything again (none skipped)
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "again.json",
-        ],
-    );
+    let (o, again) = run_with_results(&dir, "send", "again.json", &[]);
     ok(&o);
-    assert_eq!(
-        read_json(&dir.join("again.json"))["total_records_skipped"],
-        0
-    );
+    assert_eq!(again["total_records_skipped"], 0);
 
     // truncate: count is zero, state cleared
-    let o = lightbeam(
-        &dir,
-        &[
-            "truncate",
-            "-c",
-            "lightbeam.yaml",
-            "-s",
-            &sel,
-            "--yes",
-            "--results-file",
-            "truncate.json",
-        ],
-    );
+    let (o, tr) = run_with_results(&dir, "truncate", "truncate.json", &["-s", &sel, "--yes"]);
     ok(&o);
-    assert_eq!(
-        read_json(&dir.join("truncate.json"))["total_records_processed"],
-        total
-    );
+    assert_eq!(tr["total_records_processed"], total);
     assert!(counts(&dir, &sel).is_empty());
-    assert_eq!(state_rows(&dir), 0);
+    assert_eq!(state_count(&dir), 0);
 
     // send the fetched files back: counts restored
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--set",
-            "data_dir",
-            &fetched_dir,
-        ],
-    );
-    ok(&o);
+    ok(&run(&dir, "send", &["--set", "data_dir", &fetched_dir]));
     assert_eq!(counts(&dir, &sel), after);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -270,7 +184,7 @@ fn write_lines(path: &Path, lines: &[String]) {
 #[test]
 fn delete_descriptors_and_payloads_not_in_the_api() {
     let dir = tmp_dir("delete-descriptors");
-    let sb = Sandbox::start(&[]);
+    let sb = Sandbox::start(Version::Ds50, &[]);
     write_config(&dir, &sb.base, "", "");
     let desc = |code: &str| {
         format!(
@@ -290,7 +204,7 @@ fn delete_descriptors_and_payloads_not_in_the_api() {
         &dir.join("data/students.jsonl"),
         &[student("900001"), student("900002")],
     );
-    ok(&lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]));
+    ok(&run(&dir, "send", &[]));
     let seeded = sb.count("gradeLevelDescriptors");
     assert_eq!(sb.count("students"), 2);
 
@@ -312,8 +226,8 @@ fn delete_descriptors_and_payloads_not_in_the_api() {
     );
 
     // no terminal and not forced: an error, nothing deleted
-    let o = lightbeam(&dir, &["delete", "-c", "lightbeam.yaml"]);
-    assert_eq!(o.status.code(), Some(255), "{}", text(&o));
+    let o = run(&dir, "delete", &[]);
+    assert_exit(&o, 255);
     assert!(
         text(&o).contains("refusing to delete without confirmation"),
         "{}",
@@ -323,17 +237,7 @@ fn delete_descriptors_and_payloads_not_in_the_api() {
 
     // with a resend flag, only payloads of the state it selects are deleted (none here: every
     // payload was sent before that time); the others are searched for as usual
-    let o = lightbeam(
-        &dir,
-        &[
-            "delete",
-            "-c",
-            "lightbeam.yaml",
-            "--yes",
-            "-n",
-            "2999-01-01",
-        ],
-    );
+    let o = run(&dir, "delete", &["--yes", "-n", "2999-01-01"]);
     ok(&o);
     assert!(
         text(&o).contains("(reason: [previously processed and not selected by the -f, -o, -n or -r criteria]; instances: 2)"),
@@ -344,19 +248,7 @@ fn delete_descriptors_and_payloads_not_in_the_api() {
     assert_eq!(sb.count("gradeLevelDescriptors"), seeded);
 
     // force_delete: true confirms
-    let o = lightbeam(
-        &dir,
-        &[
-            "delete",
-            "-c",
-            "lightbeam.yaml",
-            "--set",
-            "force_delete",
-            "true",
-            "--results-file",
-            "r.json",
-        ],
-    );
+    let (o, r) = run_with_results(&dir, "delete", "r.json", &["--set", "force_delete", "true"]);
     ok(&o);
     let out = text(&o);
     assert!(
@@ -369,7 +261,6 @@ fn delete_descriptors_and_payloads_not_in_the_api() {
     );
     assert_eq!(sb.count("students"), 0);
     assert_eq!(sb.count("gradeLevelDescriptors"), seeded - 2);
-    let r = read_json(&dir.join("r.json"));
     let d = &r["resources"]["gradeLevelDescriptors"];
     assert_eq!(d["records_processed"], 3);
     assert_eq!(d["records_skipped"], 1);
@@ -413,8 +304,8 @@ fn delete_descriptors_and_payloads_not_in_the_api() {
     );
 
     // truncate without -s is refused without a terminal, even with --yes
-    let o = lightbeam(&dir, &["truncate", "-c", "lightbeam.yaml", "--yes"]);
-    assert_eq!(o.status.code(), Some(255), "{}", text(&o));
+    let o = run(&dir, "truncate", &["--yes"]);
+    assert_exit(&o, 255);
     assert!(text(&o).contains("refusing to truncate without -s/--selector"));
     assert_eq!(sb.count("gradeLevelDescriptors"), seeded - 2);
     let _ = std::fs::remove_dir_all(&dir);
@@ -422,11 +313,8 @@ fn delete_descriptors_and_payloads_not_in_the_api() {
 
 #[test]
 fn fetch_with_a_query_and_keys() {
-    let dir = tmp_dir("fetch-query");
-    let files = generate(&dir.join("data"), 12, 8);
-    let sb = Sandbox::start(&[]);
-    write_config(&dir, &sb.base, "", "");
-    ok(&lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]));
+    let (dir, files, _running) = journey("fetch-query", 12, 8, &[], "", "");
+    ok(&run(&dir, "send", &[]));
     let students = jsonl(&dir.join("data/students.jsonl"));
     let who = students[3]["studentUniqueId"].as_str().unwrap().to_string();
     let ssa_of_who = jsonl(&dir.join("data/studentSchoolAssociations.jsonl"))
@@ -435,16 +323,12 @@ fn fetch_with_a_query_and_keys() {
         .count();
     assert!(ssa_of_who > 0);
 
-    let out = dir.join("out");
-    std::fs::create_dir_all(&out).unwrap();
-    let out_dir = format!("{}/", out.display());
+    let (out, out_dir) = new_data_dir(&dir, "out");
     let query = format!(r#"{{"studentUniqueId": "{who}"}}"#);
-    let o = lightbeam(
+    let o = run(
         &dir,
+        "fetch",
         &[
-            "fetch",
-            "-c",
-            "lightbeam.yaml",
             "-s",
             "schools,students,studentSchoolAssociations",
             "-q",
@@ -478,12 +362,10 @@ fn fetch_with_a_query_and_keys() {
     }
 
     // a query key no endpoint accepts: every endpoint skipped, nothing fetched
-    let o = lightbeam(
+    let o = run(
         &dir,
+        "fetch",
         &[
-            "fetch",
-            "-c",
-            "lightbeam.yaml",
             "-s",
             "students",
             "-q",
@@ -505,16 +387,14 @@ fn fetch_with_a_query_and_keys() {
         "file untouched"
     );
     // a query that is not a JSON object: a one-line error naming the flag
-    let o = lightbeam(&dir, &["fetch", "-c", "lightbeam.yaml", "-q", "[1]"]);
+    let o = run(&dir, "fetch", &["-q", "[1]"]);
     assert_eq!(o.status.code(), Some(255));
     assert!(text(&o).contains("-q/--query"), "{}", text(&o));
     // no query: all records, files as the Python tool writes them (json.dumps lines)
-    let o = lightbeam(
+    let o = run(
         &dir,
+        "fetch",
         &[
-            "fetch",
-            "-c",
-            "lightbeam.yaml",
             "-s",
             "students",
             "--set",
@@ -592,14 +472,11 @@ print("rendered")
 #[test]
 fn create_writes_the_golden_scaffold_and_never_overwrites() {
     let dir = tmp_dir("create");
-    let sb = Sandbox::start(&[]);
+    let sb = Sandbox::start(Version::Ds50, &[]);
     write_config(&dir, &sb.base, "", "");
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let sel = "studentSchoolAssociations,gradeLevelDescriptors";
-    ok(&lightbeam(
-        &dir,
-        &["create", "-c", "lightbeam.yaml", "-s", sel],
-    ));
+    ok(&run(&dir, "create", &["-s", sel]));
     for f in CREATED {
         let got = std::fs::read_to_string(dir.join(f)).unwrap();
         let golden = golden_dir().join(f);
@@ -612,24 +489,12 @@ fn create_writes_the_golden_scaffold_and_never_overwrites() {
         assert_eq!(got, want, "{f} differs from {}", golden.display());
     }
     // schools too (nested arrays, `_ext` without required fields): every template renders JSON
-    ok(&lightbeam(
-        &dir,
-        &["create", "-c", "lightbeam.yaml", "-s", "schools"],
-    ));
+    ok(&run(&dir, "create", &["-s", "schools"]));
     render_templates(&dir);
 
     // again: refused, nothing changed
     let before = std::fs::read_to_string(dir.join("earthmover.yml")).unwrap();
-    let o = lightbeam(
-        &dir,
-        &[
-            "create",
-            "-c",
-            "lightbeam.yaml",
-            "-s",
-            "gradeLevelDescriptors",
-        ],
-    );
+    let o = run(&dir, "create", &["-s", "gradeLevelDescriptors"]);
     assert_eq!(o.status.code(), Some(255));
     assert!(
         text(&o).contains("contains `$destinations.gradeLevelDescriptors`; to re-create it"),
@@ -637,25 +502,13 @@ fn create_writes_the_golden_scaffold_and_never_overwrites() {
         text(&o)
     );
     std::fs::remove_file(dir.join("earthmover.yml")).unwrap();
-    let o = lightbeam(
-        &dir,
-        &[
-            "create",
-            "-c",
-            "lightbeam.yaml",
-            "-s",
-            "gradeLevelDescriptors",
-        ],
-    );
+    let o = run(&dir, "create", &["-s", "gradeLevelDescriptors"]);
     assert_eq!(o.status.code(), Some(255));
     assert!(text(&o).contains("The file `templates/gradeLevelDescriptors.jsont` already exists"));
     assert!(!dir.join("earthmover.yml").exists(), "nothing written");
     // a new endpoint is appended to an existing earthmover.yml
     std::fs::write(dir.join("earthmover.yml"), &before).unwrap();
-    ok(&lightbeam(
-        &dir,
-        &["create", "-c", "lightbeam.yaml", "-s", "students"],
-    ));
+    ok(&run(&dir, "create", &["-s", "students"]));
     let after = std::fs::read_to_string(dir.join("earthmover.yml")).unwrap();
     assert!(after.starts_with(&before));
     assert!(after.ends_with("\n  students:\n    source: $transformations.students\n    template: templates/students.jsont\n    extension: jsonl\n    linearize: True"));
@@ -665,45 +518,25 @@ fn create_writes_the_golden_scaffold_and_never_overwrites() {
 
 #[test]
 fn count_and_create_parity_with_the_python_tool() {
-    let dir = tmp_dir("count-parity");
-    generate(&dir.join("data"), 8, 4);
-    let sb = Sandbox::start(&[]);
-    write_config(&dir, &sb.base, "", "");
-    ok(&lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]));
+    let (dir, _, _running) = journey("count-parity", 8, 4, &[], "", "");
+    ok(&run(&dir, "send", &[]));
     let sel = "calendars,schools,students,studentSchoolAssociations,gradeLevelDescriptors,grades";
-    let ours = lightbeam(&dir, &["count", "-c", "lightbeam.yaml", "-s", sel]);
-    let theirs = python_lightbeam(&dir, &["count", "-c", "lightbeam.yaml", "-s", sel]);
-    ok(&ours);
-    ok(&theirs);
+    let count = |tool: Tool, more: &[&str]| {
+        let mut args = vec!["count", "-c", "lightbeam.yaml", "-s", sel];
+        args.extend_from_slice(more);
+        let o = tool.run(&dir, &args);
+        ok(&o);
+        o
+    };
+    let ours = count(Tool::Rust, &[]);
+    let theirs = count(Tool::Python, &[]);
     assert_eq!(
         String::from_utf8_lossy(&ours.stdout),
         String::from_utf8_lossy(&theirs.stdout)
     );
     // the results file holds every row, zeros included (Python's text file, not JSON)
-    ok(&lightbeam(
-        &dir,
-        &[
-            "count",
-            "-c",
-            "lightbeam.yaml",
-            "-s",
-            sel,
-            "--results-file",
-            "out/ours.tsv",
-        ],
-    ));
-    ok(&python_lightbeam(
-        &dir,
-        &[
-            "count",
-            "-c",
-            "lightbeam.yaml",
-            "-s",
-            sel,
-            "--results-file",
-            "out/theirs.tsv",
-        ],
-    ));
+    count(Tool::Rust, &["--results-file", "out/ours.tsv"]);
+    count(Tool::Python, &["--results-file", "out/theirs.tsv"]);
     let ours = std::fs::read_to_string(dir.join("out/ours.tsv")).unwrap();
     assert_eq!(
         ours,
@@ -711,18 +544,10 @@ fn count_and_create_parity_with_the_python_tool() {
     );
     assert!(ours.contains("0\tcalendars\n"));
     // count.separator
-    let o = lightbeam(
+    let o = run(
         &dir,
-        &[
-            "count",
-            "-c",
-            "lightbeam.yaml",
-            "-s",
-            "schools",
-            "--set",
-            "count.separator",
-            ",",
-        ],
+        "count",
+        &["-s", "schools", "--set", "count.separator", ","],
     );
     ok(&o);
     assert_eq!(
@@ -731,10 +556,8 @@ fn count_and_create_parity_with_the_python_tool() {
     );
 
     // fetch: the same records as the Python tool
-    for (who, sub) in [("ours", "f1"), ("theirs", "f2")] {
-        let d = dir.join(sub);
-        std::fs::create_dir_all(&d).unwrap();
-        let data_dir = format!("{}/", d.display());
+    for (tool, sub) in [(Tool::Rust, "f1"), (Tool::Python, "f2")] {
+        let (_, data_dir) = new_data_dir(&dir, sub);
         let args = [
             "fetch",
             "-c",
@@ -750,11 +573,7 @@ fn count_and_create_parity_with_the_python_tool() {
             "fetch.page_size",
             "3",
         ];
-        ok(&if who == "ours" {
-            lightbeam(&dir, &args)
-        } else {
-            python_lightbeam(&dir, &args)
-        });
+        ok(&tool.run(&dir, &args));
     }
     // the same lines, byte for byte; Python writes pages in the order they arrive, ours in the
     // API's order, so the lines are compared sorted
@@ -769,9 +588,8 @@ fn count_and_create_parity_with_the_python_tool() {
     }
 
     // create: the same earthmover.yml as the Python tool
-    for (who, sub) in [("ours", "c1"), ("theirs", "c2")] {
-        let d = dir.join(sub);
-        std::fs::create_dir_all(&d).unwrap();
+    for (tool, sub) in [(Tool::Rust, "c1"), (Tool::Python, "c2")] {
+        let (d, _) = new_data_dir(&dir, sub);
         std::fs::copy(dir.join("lightbeam.yaml"), d.join("lightbeam.yaml")).unwrap();
         let args = [
             "create",
@@ -780,12 +598,7 @@ fn count_and_create_parity_with_the_python_tool() {
             "-s",
             "schools,studentSchoolAssociations",
         ];
-        let o = if who == "ours" {
-            lightbeam(&d, &args)
-        } else {
-            python_lightbeam(&d, &args)
-        };
-        ok(&o);
+        ok(&tool.run(&d, &args));
     }
     assert_eq!(
         std::fs::read_to_string(dir.join("c1/earthmover.yml")).unwrap(),

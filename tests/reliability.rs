@@ -43,58 +43,12 @@ impl Rng {
     }
 }
 
-/// One row of the state table.
-struct StateRow {
-    endpoint: String,
-    status: u16,
-    timestamp: Option<String>,
-}
-
-/// The state database: checked with `PRAGMA integrity_check`, then every row of payload_state.
-fn read_state(dir: &Path) -> Vec<StateRow> {
-    let path = dir.join("state/lightbeam.sqlite");
-    assert!(path.exists(), "no state database at {}", path.display());
-    let db = rusqlite::Connection::open(&path).expect("open state");
-    let ok: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(ok, "ok", "the state database is corrupt");
-    let mut stmt = db
-        .prepare("SELECT endpoint, hash, timestamp, status FROM payload_state")
-        .expect("the payload_state table");
-    let rows = stmt
-        .query_map([], |r| {
-            let hash: String = r.get(1)?;
-            assert_eq!(hash.len(), 32, "an md5 hash: {hash}");
-            let timestamp: Option<String> =
-                r.get::<_, rusqlite::types::Value>(2).map(|v| match v {
-                    rusqlite::types::Value::Text(t) => Some(t),
-                    rusqlite::types::Value::Integer(i) => Some(i.to_string()),
-                    rusqlite::types::Value::Real(f) => Some(f.to_string()),
-                    _ => None,
-                })?;
-            Ok(StateRow {
-                endpoint: r.get(0)?,
-                status: r.get(3)?,
-                timestamp,
-            })
-        })
-        .expect("query");
-    rows.map(|r| r.expect("row")).collect()
-}
-
-fn assert_no_panic(o: &Output, what: &str) {
-    let all = text(o);
-    assert!(
-        !all.contains("panicked") && !all.contains("RUST_BACKTRACE"),
-        "{what}: lightbeam panicked:\n{all}"
-    );
-    // 101 is Rust's exit code of a panic; -1/None a signal
-    assert!(
-        matches!(o.status.code(), Some(0 | 1 | 99 | 255)),
-        "{what}: an undocumented exit code {:?}:\n{all}",
-        o.status.code()
-    );
+/// Rows of the state database with a 2xx status.
+fn sent_rows(dir: &Path) -> u64 {
+    state_rows(dir)
+        .iter()
+        .filter(|r| (200..300).contains(&r.status))
+        .count() as u64
 }
 
 /// The CRITICAL line of a fatal run: exactly one, and it is one line.
@@ -123,16 +77,8 @@ fn fatal_line(o: &Output, what: &str) -> String {
 #[test]
 fn fault_soak_every_record_lands_exactly_once_and_results_and_state_agree() {
     let students = env_num("LB_SOAK_STUDENTS", 120) as usize;
-    let dir = tmp_dir("soak");
-    let files = generate(&dir.join("data"), students, 21);
-    let lines = total_lines(&files);
-    let sb = Sandbox::start(&[
-        "--fault-rate",
-        "0.1",
-        "--fault-statuses",
-        "429,500,503",
-        "--drop-rate",
-        "0.01",
+    let pool = env_num("LB_SOAK_POOL", 32);
+    let more = [
         "--latency-ms",
         "1",
         "--latency-jitter-ms",
@@ -141,38 +87,25 @@ fn fault_soak_every_record_lands_exactly_once_and_results_and_state_agree() {
         "5",
         "--rng-seed",
         "3",
-    ]);
-    let pool = env_num("LB_SOAK_POOL", 32);
-    write_config(
-        &dir,
-        &sb.base,
+    ];
+    let (dir, files, sb) = journey(
+        "soak",
+        students,
+        21,
+        &[&FAULTS[..], &more].concat(),
         &format!("  pool_size: {pool}\n  num_retries: 20\n  timeout: 10\n"),
         "log_level: WARNING\n",
     );
+    let lines = total_lines(&files);
     let started = Instant::now();
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ],
-    );
+    let (o, results) = run_with_results(&dir, "send", "results.json", &[]);
     let secs = started.elapsed().as_secs_f64();
     assert_no_panic(&o, "soak");
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    ok(&o);
     let stats = sb.stats();
 
     // the API: every line is a record, created exactly once
-    for (endpoint, n) in &files {
-        assert_eq!(
-            sb.count(endpoint),
-            *n,
-            "{endpoint}: records in the API = lines"
-        );
-    }
+    assert_landed(&sb, &files, "records in the API = lines");
     assert_eq!(
         stats["creates"], lines,
         "exactly once: as many creates as lines (a retried POST that had landed is an update)"
@@ -191,7 +124,6 @@ fn fault_soak_every_record_lands_exactly_once_and_results_and_state_agree() {
     }
 
     // the results file agrees
-    let results = read_json(&dir.join("results.json"));
     assert_eq!(results["total_records_processed"], lines);
     assert_eq!(results["total_records_failed"], 0, "{}", text(&o));
     assert_eq!(results["total_records_skipped"], 0);
@@ -212,7 +144,7 @@ fn fault_soak_every_record_lands_exactly_once_and_results_and_state_agree() {
     }
 
     // the state agrees: one row per line, each with a 2xx and a timestamp
-    let state = read_state(&dir);
+    let state = state_rows(&dir);
     assert_eq!(state.len() as u64, lines, "one state row per line");
     let mut per_endpoint: BTreeMap<&str, u64> = BTreeMap::new();
     for row in &state {
@@ -234,8 +166,7 @@ fn fault_soak_every_record_lands_exactly_once_and_results_and_state_agree() {
     }
 
     // a plain rerun sends nothing
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
-    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    assert_exit(&run(&dir, "send", &[]), 99);
     assert_eq!(sb.stats()["creates"], lines);
     let posts = sb.posts();
     eprintln!(
@@ -269,76 +200,33 @@ fn kill_9_at_seeded_random_points_then_the_rerun_completes() {
             let name = format!("{endpoint}.jsonl");
             std::fs::copy(data.join(&name), dir.join("data").join(&name)).unwrap();
         }
-        let sb = Sandbox::start(&["--latency-ms", "2"]);
+        let sb = Sandbox::start(Version::Ds50, &SLOW);
         write_config(&dir, &sb.base, &format!("  pool_size: {pool}\n"), "");
         // a point of the send, between 3% and 95% of the records, plus up to 200 ms
         let fraction = 0.03 + 0.92 * rng.next_f64();
         let extra_ms = (rng.next_f64() * 200.0) as u64;
-        let started = Instant::now();
-        let mut child = Command::new(bin("lightbeam"))
-            .args(["send", "-c", "lightbeam.yaml"])
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start lightbeam");
-        let target = (lines as f64 * fraction) as u64;
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let mut finished = false;
-        loop {
-            if sb.stats()["creates"].as_u64().unwrap_or(0) >= target {
-                break;
-            }
-            if child.try_wait().unwrap().is_some() {
-                finished = true;
-                break;
-            }
-            assert!(Instant::now() < deadline, "send too slow");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::thread::sleep(Duration::from_millis(extra_ms));
-        child.kill().expect("kill -9"); // SIGKILL
-        child.wait().unwrap();
-        let elapsed = started.elapsed().as_secs_f64();
-        std::thread::sleep(Duration::from_millis(300));
-        let landed = sb.stats()["creates"].as_u64().unwrap();
-        let posts_before = sb.posts();
+        let at = KillAt {
+            creates: (lines as f64 * fraction) as u64,
+            then: Duration::from_millis(extra_ms),
+            poll: Duration::from_millis(5),
+            limit: Duration::from_secs(300),
+            may_finish: true,
+        };
+        let killed = kill_9_send(&sb, &dir, at);
+        let (landed, elapsed) = (killed.landed, killed.elapsed);
         // the state survives the kill and never claims a record the API does not have
-        let state = read_state(&dir);
-        let claimed = state
-            .iter()
-            .filter(|r| (200..300).contains(&r.status))
-            .count() as u64;
+        let claimed = sent_rows(&dir);
         assert!(
             claimed <= landed,
             "trial {trial}: the state claims {claimed} sent, the API has {landed}"
         );
-        let o = lightbeam(
-            &dir,
-            &[
-                "send",
-                "-c",
-                "lightbeam.yaml",
-                "--results-file",
-                "rerun.json",
-            ],
-        );
-        assert_no_panic(&o, "rerun");
         let expect = if landed == lines && claimed == lines {
             99
         } else {
             0
         };
-        assert_eq!(o.status.code(), Some(expect), "trial {trial}: {}", text(&o));
-        for (endpoint, n) in &files {
-            assert_eq!(sb.count(endpoint), *n, "trial {trial}: {endpoint}");
-        }
-        assert_eq!(
-            sb.stats()["creates"].as_u64().unwrap(),
-            lines,
-            "trial {trial}: each record created once"
-        );
-        let rerun_posts = sb.posts() - posts_before;
+        let what = format!("trial {trial}");
+        let rerun_posts = rerun_after_kill(&sb, &dir, &files, &killed, expect, &what);
         let resent = rerun_posts as i64 - (lines - landed) as i64;
         let rate = landed as f64 / elapsed;
         let allowed = pool as f64 + 1.5 * rate + 50.0;
@@ -348,15 +236,13 @@ fn kill_9_at_seeded_random_points_then_the_rerun_completes() {
              landed at {rate:.0}/s, state had {claimed}; the rerun sent {rerun_posts}, {resent} of them again \
              (allowed {allowed:.0}){}",
             fraction * 100.0,
-            if finished { " [the send had finished]" } else { "" }
+            if killed.finished { " [the send had finished]" } else { "" }
         );
         assert!(
             (resent as f64) <= allowed,
             "trial {trial}: resent {resent} > in flight + about a second of work ({allowed:.0})"
         );
-        let rerun = read_json(&dir.join("rerun.json"));
-        assert_eq!(rerun["total_records_failed"], 0, "trial {trial}");
-        let state = read_state(&dir);
+        let state = state_rows(&dir);
         assert_eq!(state.len() as u64, lines, "trial {trial}: state rows");
         assert!(state.iter().all(|r| (200..300).contains(&r.status)));
         let _ = std::fs::remove_dir_all(&dir);
@@ -380,7 +266,7 @@ fn bad_data_files_fail_alone_with_their_file_and_line() {
     let dir = tmp_dir("bad-data");
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("students")).unwrap();
-    let sb = Sandbox::start(&[]);
+    let sb = Sandbox::start(Version::Ds50, &[]);
     write_config(&dir, &sb.base, "  pool_size: 4\n", "");
     // students.jsonl: a BOM, CRLF, blank lines, invalid JSON, a line that is not UTF-8, wrong
     // types, a JSON array, a 10 MB line
@@ -416,16 +302,7 @@ fn bad_data_files_fail_alone_with_their_file_and_line() {
     std::fs::write(data.join("schools.jsonl"), b"").unwrap();
     std::fs::write(data.join("notAnEndpoint.jsonl"), student("nope")).unwrap();
 
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ],
-    );
+    let (o, r) = run_with_results(&dir, "send", "results.json", &[]);
     assert_no_panic(&o, "bad data");
     assert_eq!(o.status.code(), Some(0), "some lines landed: {}", text(&o));
     assert!(
@@ -433,7 +310,6 @@ fn bad_data_files_fail_alone_with_their_file_and_line() {
         "the unknown file is named: {}",
         text(&o)
     );
-    let r = read_json(&dir.join("results.json"));
     let students = &r["resources"]["students"];
     // bom, crlf, last, cr1, cr2 land; 5, 6, 7, 8 fail; the 10 MB line lands or fails alone
     let failures = students["failures"].as_array().expect("failures");
@@ -482,14 +358,11 @@ fn bad_data_files_fail_alone_with_their_file_and_line() {
     }
     for id in ["bom", "crlf", "last", "cr1", "cr2"] {
         let got = sb
-            .http
-            .get(format!(
-                "{}/data/v3/ed-fi/students?studentUniqueId={id}",
-                sb.base
-            ))
-            .bearer_auth(token(&sb))
-            .send()
-            .and_then(|r| r.json::<Value>())
+            .get(
+                &sb.token(),
+                &format!("/ed-fi/students?studentUniqueId={id}"),
+            )
+            .json::<Value>()
             .expect("GET students");
         assert_eq!(got.as_array().map(Vec::len), Some(1), "student {id} landed");
     }
@@ -509,18 +382,6 @@ fn bad_data_files_fail_alone_with_their_file_and_line() {
     // the empty schools file is an endpoint with nothing to do, not an error
     assert_eq!(r["resources"]["schools"]["records_processed"], 0);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn token(sb: &Sandbox) -> String {
-    let v: Value = sb
-        .http
-        .post(format!("{}/oauth/token", sb.base))
-        .basic_auth("testkey", Some("testsecret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .and_then(|r| r.json())
-        .expect("token");
-    v["access_token"].as_str().unwrap().to_string()
 }
 
 /// A tiny HTTP server that answers every request with `status` and an HTML page.
@@ -578,7 +439,7 @@ fn bad_configs_credentials_and_apis_give_one_line_reasons() {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("students.jsonl"), student("s1")).unwrap();
-    let sb = Sandbox::start(&[]);
+    let sb = Sandbox::start(Version::Ds50, &[]);
     let html = html_server("200 OK");
     let html404 = html_server("404 Not Found");
     let down = closed_port();
@@ -678,24 +539,25 @@ fn neither_the_client_secret_nor_a_token_is_written_anywhere() {
     let dir = tmp_dir("secrets");
     let files = generate(&dir.join("data"), 15, 8);
     // a line that fails (400), so failure paths are logged too
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.join("data/students.jsonl"))
-        .unwrap();
-    writeln!(f, "{{\"studentUniqueId\":\"no-name\"}}").unwrap();
-    drop(f);
+    append_lines(
+        &dir.join("data/students.jsonl"),
+        &[r#"{"studentUniqueId":"no-name"}"#],
+    );
     let secret = format!("Zq7-secret-{}-x9", std::process::id());
     let tokens_file = dir.join("tokens.txt");
-    let sb = Sandbox::start(&[
-        "--client",
-        &format!("leakkey:{secret}"),
-        "--token-ttl",
-        "3",
-        "--latency-ms",
-        "2",
-        "--log-tokens",
-        tokens_file.to_str().unwrap(),
-    ]);
+    let sb = Sandbox::start(
+        Version::Ds50,
+        &[
+            "--client",
+            &format!("leakkey:{secret}"),
+            "--token-ttl",
+            "3",
+            "--latency-ms",
+            "2",
+            "--log-tokens",
+            tokens_file.to_str().unwrap(),
+        ],
+    );
     // the secret reaches lightbeam through the environment, as in production
     let config = format!(
         "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base}\n  mode: shared_instance\n  client_id: leakkey\n  client_secret: ${{LB_LEAK_SECRET}}\nconnection:\n  pool_size: 4\n  verify_ssl: true\nlog_level: DEBUG\nshow_stacktrace: true\n",
@@ -884,11 +746,11 @@ fn a_broken_state_dir_is_a_one_line_reason_not_a_panic() {
     let dir = tmp_dir("bad-state");
     std::fs::create_dir_all(dir.join("data")).unwrap();
     std::fs::write(dir.join("data/students.jsonl"), student("s1")).unwrap();
-    let sb = Sandbox::start(&[]);
+    let sb = Sandbox::start(Version::Ds50, &[]);
     write_config(&dir, &sb.base, "  pool_size: 2\n", "");
     // state_dir is a file
     std::fs::write(dir.join("state"), b"not a directory").unwrap();
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
+    let o = run(&dir, "send", &[]);
     assert_no_panic(&o, "state_dir is a file");
     assert_eq!(o.status.code(), Some(255), "{}", text(&o));
     let line = fatal_line(&o, "state_dir is a file");
@@ -910,7 +772,7 @@ fn a_broken_state_dir_is_a_one_line_reason_not_a_panic() {
         }),
     ] {
         std::fs::write(dir.join("state/lightbeam.sqlite"), &bytes).unwrap();
-        let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
+        let o = run(&dir, "send", &[]);
         assert_no_panic(&o, what);
         assert_eq!(o.status.code(), Some(255), "{what}: {}", text(&o));
         let line = fatal_line(&o, what);

@@ -2,36 +2,18 @@
 //! faults, token expiry, resending failures, and a kill -9 in the middle of a send.
 
 use lightbeam_e2e::*;
-use serde_json::Value;
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 #[test]
 fn generated_data_loads_completely_and_a_second_run_skips_everything() {
-    let dir = tmp_dir("complete");
-    let files = generate(&dir.join("data"), 300, 5);
-    let sb = Sandbox::start(&[]);
-    write_config(&dir, &sb.base, "  pool_size: 8\n", "");
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    for (endpoint, n) in &files {
-        assert_eq!(
-            sb.count(endpoint),
-            *n,
-            "{endpoint}: records in the API = lines"
-        );
-    }
-    let results = read_json(&dir.join("results.json"));
+    let (dir, files, sb) = journey("complete", 300, 5, &[], "  pool_size: 8\n", "");
+    let lines = total_lines(&files);
+    let (o, results) = run_with_results(&dir, "send", "results.json", &[]);
+    ok(&o);
+    assert_landed(&sb, &files, "records in the API = lines");
     assert_eq!(results["command"], "send");
-    assert_eq!(results["total_records_processed"], total_lines(&files));
+    assert_eq!(results["total_records_processed"], lines);
     assert_eq!(results["total_records_failed"], 0);
     assert_eq!(results["total_records_skipped"], 0);
     for (endpoint, n) in &files {
@@ -41,41 +23,23 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
         assert_eq!(r["successes"][0]["count"], *n, "{endpoint}");
     }
     let stats = sb.stats();
-    assert_eq!(stats["creates"], total_lines(&files));
+    assert_eq!(stats["creates"], lines);
     assert_eq!(
         stats["tokens_issued"], 1,
         "one token shared by all requests"
     );
     // every payload is in the state with its 201
     let state = state_statuses(&dir);
-    assert_eq!(state.len() as u64, total_lines(&files));
+    assert_eq!(state.len() as u64, lines);
     assert!(state.values().all(|s| *s == 201));
 
     // a second plain run skips everything and exits 99
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "again.json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
-    let again = read_json(&dir.join("again.json"));
-    assert_eq!(again["total_records_skipped"], total_lines(&files));
-    assert_eq!(
-        sb.stats()["creates"],
-        total_lines(&files),
-        "nothing sent again"
-    );
+    let (o, again) = run_with_results(&dir, "send", "again.json", &[]);
+    assert_exit(&o, 99);
+    assert_eq!(again["total_records_skipped"], lines);
+    assert_eq!(sb.stats()["creates"], lines, "nothing sent again");
     // -f resends everything (updates, 200)
-    let o = lightbeam(
-        &dir,
-        &["send", "-c", "lightbeam.yaml", "-f", "-s", "students"],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    ok(&run(&dir, "send", &["-f", "-s", "students"]));
     assert_eq!(
         sb.stats()["updates"].as_u64().unwrap(),
         files.iter().find(|(e, _)| e == "students").unwrap().1
@@ -85,46 +49,18 @@ fn generated_data_loads_completely_and_a_second_run_skips_everything() {
 
 #[test]
 fn faults_drops_and_expiring_tokens_lose_nothing() {
-    let dir = tmp_dir("faults");
-    let files = generate(&dir.join("data"), 420, 9);
-    assert!(total_lines(&files) >= 20_000, "{}", total_lines(&files));
-    let sb = Sandbox::start(&[
-        "--fault-rate",
-        "0.1",
-        "--fault-statuses",
-        "429,500,503",
-        "--drop-rate",
-        "0.01",
-        "--token-ttl",
-        "5",
-        "--rng-seed",
-        "1",
-    ]);
-    write_config(
-        &dir,
-        &sb.base,
-        "  pool_size: 32\n  num_retries: 20\n  timeout: 10\n",
-        "",
-    );
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let results = read_json(&dir.join("results.json"));
+    let faults = [&FAULTS[..], &["--token-ttl", "5", "--rng-seed", "1"]].concat();
+    let connection = "  pool_size: 32\n  num_retries: 20\n  timeout: 10\n";
+    let (dir, files, sb) = journey("faults", 420, 9, &faults, connection, "");
+    let lines = total_lines(&files);
+    assert!(lines >= 20_000, "{lines}");
+    let (o, results) = run_with_results(&dir, "send", "results.json", &[]);
+    ok(&o);
     assert_eq!(results["total_records_failed"], 0, "{}", text(&o));
     let stats = sb.stats();
-    for (endpoint, n) in &files {
-        assert_eq!(sb.count(endpoint), *n, "{endpoint}");
-    }
+    assert_landed(&sb, &files, "records in the API = lines");
     // exactly once: as many creates as lines (a retried POST that had landed is an update)
-    assert_eq!(stats["creates"], total_lines(&files));
+    assert_eq!(stats["creates"], lines);
     assert!(
         stats["faults_injected_total"].as_u64().unwrap() > 1000,
         "{stats}"
@@ -138,7 +74,7 @@ fn faults_drops_and_expiring_tokens_lose_nothing() {
         "tokens were refreshed: {stats}"
     );
     let state = state_statuses(&dir);
-    assert_eq!(state.len() as u64, total_lines(&files));
+    assert_eq!(state.len() as u64, lines);
     assert!(
         state.values().all(|s| (200..300).contains(s)),
         "the state agrees: all sent"
@@ -150,7 +86,7 @@ fn faults_drops_and_expiring_tokens_lose_nothing() {
 fn a_failed_payload_is_resent_by_the_next_plain_run() {
     let dir = tmp_dir("resend");
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    let sb = Sandbox::start(&[]);
+    let sb = Sandbox::start(Version::Ds50, &[]);
     write_config(&dir, &sb.base, "  pool_size: 2\n", "");
     // an enrollment whose school does not exist yet: 409
     std::fs::write(
@@ -163,12 +99,8 @@ fn a_failed_payload_is_resent_by_the_next_plain_run() {
         "{\"entryDate\":\"2023-08-23\",\"entryGradeLevelDescriptor\":\"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade\",\"schoolReference\":{\"schoolId\":1},\"studentReference\":{\"studentUniqueId\":\"s1\"}}\n",
     )
     .unwrap();
-    let o = lightbeam(
-        &dir,
-        &["send", "-c", "lightbeam.yaml", "--results-file", "r1.json"],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let r1 = read_json(&dir.join("r1.json"));
+    let (o, r1) = run_with_results(&dir, "send", "r1.json", &[]);
+    ok(&o);
     let f = &r1["resources"]["studentSchoolAssociations"]["failures"][0];
     assert_eq!(f["status_code"], 409);
     assert_eq!(f["line_numbers"], serde_json::json!([1]));
@@ -176,12 +108,8 @@ fn a_failed_payload_is_resent_by_the_next_plain_run() {
     // add the school (and its LEA) and run again, plainly: the 409 line is sent again
     std::fs::write(dir.join("data/localEducationAgencies.jsonl"), "{\"localEducationAgencyId\":1000,\"nameOfInstitution\":\"LEA\",\"localEducationAgencyCategoryDescriptor\":\"uri://ed-fi.org/LocalEducationAgencyCategoryDescriptor#Independent\",\"categories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#Local Education Agency\"}]}\n").unwrap();
     std::fs::write(dir.join("data/schools.jsonl"), "{\"schoolId\":1,\"nameOfInstitution\":\"School\",\"localEducationAgencyReference\":{\"localEducationAgencyId\":1000},\"educationOrganizationCategories\":[{\"educationOrganizationCategoryDescriptor\":\"uri://ed-fi.org/EducationOrganizationCategoryDescriptor#School\"}],\"gradeLevels\":[{\"gradeLevelDescriptor\":\"uri://ed-fi.org/GradeLevelDescriptor#Ninth grade\"}]}\n").unwrap();
-    let o = lightbeam(
-        &dir,
-        &["send", "-c", "lightbeam.yaml", "--results-file", "r2.json"],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let r2 = read_json(&dir.join("r2.json"));
+    let (o, r2) = run_with_results(&dir, "send", "r2.json", &[]);
+    ok(&o);
     assert_eq!(
         r2["resources"]["students"]["records_skipped"], 1,
         "the student was sent already"
@@ -197,86 +125,43 @@ fn a_failed_payload_is_resent_by_the_next_plain_run() {
         "{\"studentUniqueId\":\"s2\"}\n",
     )
     .unwrap();
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students"]);
+    let o = run(&dir, "send", &["-s", "students"]);
     assert_eq!(o.status.code(), Some(1), "all failed: {}", text(&o));
     std::fs::write(
         dir.join("data/students.jsonl"),
         "{\"studentUniqueId\":\"s3\",\"birthDate\":\"2010-01-01\",\"firstName\":\"A\",\"lastSurname\":\"B\"}\n{\"studentUniqueId\":\"s2\"}\n",
     )
     .unwrap();
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml", "-s", "students"]);
+    let o = run(&dir, "send", &["-s", "students"]);
     assert_eq!(
         o.status.code(),
         Some(0),
         "partial failure exits 0 by default: {}",
         text(&o)
     );
-    let o = lightbeam(
-        &dir,
-        &["send", "-c", "lightbeam.yaml", "-s", "students", "--strict"],
-    );
+    let o = run(&dir, "send", &["-s", "students", "--strict"]);
     assert_eq!(o.status.code(), Some(1), "--strict: {}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn kill_9_in_the_middle_then_a_plain_rerun_lands_everything() {
-    let dir = tmp_dir("kill");
-    let files = generate(&dir.join("data"), 700, 13);
+    let (dir, files, sb) = journey("kill", 700, 13, &SLOW, "  pool_size: 8\n", "");
     let lines = total_lines(&files);
-    let sb = Sandbox::start(&["--latency-ms", "2"]);
-    write_config(&dir, &sb.base, "  pool_size: 8\n", "");
-    let started = Instant::now();
-    let mut child = std::process::Command::new(bin("lightbeam"))
-        .args(["send", "-c", "lightbeam.yaml"])
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start lightbeam");
     // wait until a good part has landed, then kill -9
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let creates = sb.stats()["creates"].as_u64().unwrap_or(0);
-        if creates >= lines / 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "send too slow");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "send finished before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().expect("kill -9");
-    child.wait().unwrap();
-    let elapsed = started.elapsed().as_secs_f64();
-    std::thread::sleep(Duration::from_millis(300));
-    let landed = sb.stats()["creates"].as_u64().unwrap();
-    let posts_before = sb.posts();
-    let rate = landed as f64 / elapsed;
+    let at = KillAt {
+        creates: lines / 3,
+        then: Duration::ZERO,
+        poll: Duration::from_millis(20),
+        limit: Duration::from_secs(120),
+        may_finish: false,
+    };
+    let killed = kill_9_send(&sb, &dir, at);
+    let landed = killed.landed;
+    let rate = landed as f64 / killed.elapsed;
     // the state database survives the kill
     let _ = state_statuses(&dir);
-    let o = lightbeam(
-        &dir,
-        &[
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "rerun.json",
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    for (endpoint, n) in &files {
-        assert_eq!(sb.count(endpoint), *n, "{endpoint}");
-    }
-    assert_eq!(
-        sb.stats()["creates"].as_u64().unwrap(),
-        lines,
-        "each record created once"
-    );
-    let rerun_posts = sb.posts() - posts_before;
+    let rerun_posts = rerun_after_kill(&sb, &dir, &files, &killed, 0, "the rerun");
     let resent = rerun_posts - (lines - landed);
     let allowed = 8.0 + 1.5 * rate + 50.0;
     eprintln!("landed {landed} of {lines} before the kill at {rate:.0}/s; the rerun sent {rerun_posts}, of which {resent} again (allowed {allowed:.0})");
@@ -284,68 +169,48 @@ fn kill_9_in_the_middle_then_a_plain_rerun_lands_everything() {
         (resent as f64) <= allowed,
         "resent {resent} > in flight + about a second of work ({allowed:.0})"
     );
-    let rerun: Value = read_json(&dir.join("rerun.json"));
-    assert_eq!(rerun["total_records_failed"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn verify_ssl_false_works_with_a_self_signed_api_and_warns_once() {
-    let dir = tmp_dir("tls");
-    let files = generate(&dir.join("data"), 20, 2);
-    let sb = Sandbox::start(&["--tls-self-signed"]);
-    assert!(sb.base.starts_with("https://"), "{}", sb.base);
     // verify_ssl true (the default): the certificate is refused, a one-line reason, exit 255
-    write_config(&dir, &sb.base, "  pool_size: 4\n", "");
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
-    assert_eq!(o.status.code(), Some(255), "{}", text(&o));
+    let (dir, files, sb) = journey("tls", 20, 2, &["--tls-self-signed"], "  pool_size: 4\n", "");
+    let lines = total_lines(&files);
+    assert!(sb.base.starts_with("https://"), "{}", sb.base);
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 255);
     assert!(text(&o).contains("could not connect"), "{}", text(&o));
     assert_eq!(sb.stats()["creates"], 0);
     // verify_ssl false: everything lands, and the user is warned once
     write_config(&dir, &sb.base, "  pool_size: 4\n  verify_ssl: false\n", "");
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(&dir, "send", &[]);
+    ok(&o);
     assert_eq!(text(&o).matches("verify_ssl").count(), 1, "{}", text(&o));
-    assert_eq!(sb.stats()["creates"], total_lines(&files));
+    assert_eq!(sb.stats()["creates"], lines);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn two_sends_on_one_state_dir_at_once() {
-    let dir = tmp_dir("concurrent");
-    let files = generate(&dir.join("data"), 150, 4);
-    let sb = Sandbox::start(&[]);
-    write_config(&dir, &sb.base, "  pool_size: 4\n", "");
-    let start = || {
-        std::process::Command::new(bin("lightbeam"))
-            .args(["send", "-c", "lightbeam.yaml"])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start lightbeam")
-    };
-    let (a, b) = (start(), start());
-    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    assert_eq!(
-        a.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&a.stderr)
+    let (dir, files, sb) = journey("concurrent", 150, 4, &[], "  pool_size: 4\n", "");
+    let lines = total_lines(&files);
+    let (a, b) = (
+        spawn_send(&dir, Stdio::piped()),
+        spawn_send(&dir, Stdio::piped()),
     );
-    assert_eq!(
-        b.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&b.stderr)
-    );
-    for (endpoint, n) in &files {
-        assert_eq!(sb.count(endpoint), *n, "{endpoint}");
+    for o in [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()] {
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
+    assert_landed(&sb, &files, "records in the API = lines");
     // the state is whole and agrees: a third run skips everything
     let state = state_statuses(&dir);
-    assert_eq!(state.len() as u64, total_lines(&files));
-    let o = lightbeam(&dir, &["send", "-c", "lightbeam.yaml"]);
-    assert_eq!(o.status.code(), Some(99), "{}", text(&o));
+    assert_eq!(state.len() as u64, lines);
+    assert_exit(&run(&dir, "send", &[]), 99);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,18 +7,7 @@
 use lightbeam_e2e::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
-
-fn append(path: &Path, lines: &[&str]) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open data file");
-    for l in lines {
-        writeln!(f, "{l}").expect("append");
-    }
-}
 
 /// (status, message, file name, lines) of every failure of an endpoint.
 fn failures(r: &Value) -> BTreeSet<(u64, String, String, Vec<u64>)> {
@@ -53,11 +42,11 @@ fn failures(r: &Value) -> BTreeSet<(u64, String, String, Vec<u64>)> {
 #[test]
 fn same_files_same_counts_and_failures_as_the_python_tool() {
     let mut runs = Vec::new();
-    for who in ["python", "rust"] {
-        let dir = tmp_dir(&format!("parity-{who}"));
+    for tool in Tool::BOTH {
+        let dir = tmp_dir(&format!("parity-{}", tool.name()));
         let data = dir.join("data");
         generate(&data, 30, 21);
-        append(
+        append_lines(
             &data.join("students.jsonl"),
             &[
                 r#"{"studentUniqueId": "bad-json", "firstName": "A""#,
@@ -68,35 +57,17 @@ fn same_files_same_counts_and_failures_as_the_python_tool() {
                 r#"[1, 2, 3]"#,
             ],
         );
-        append(
+        append_lines(
             &data.join("studentSchoolAssociations.jsonl"),
             &[
                 r#"{"entryDate": "2023-08-23", "entryGradeLevelDescriptor": "uri://ed-fi.org/GradeLevelDescriptor#Ninth grade", "schoolReference": {"schoolId": 255950001}, "studentReference": {"studentUniqueId": "nobody"}}"#,
                 r#"{"entryDate": "2023-08-23", "entryGradeLevelDescriptor": "uri://ed-fi.org/GradeLevelDescriptor#Ninth grade", "schoolReference": {"schoolId": 1}, "studentReference": {"studentUniqueId": "nobody"}}"#,
             ],
         );
-        let sb = Sandbox::start(&[]);
+        let sb = Sandbox::start(Version::Ds50, &[]);
         write_config(&dir, &sb.base, "  pool_size: 4\n", "");
-        let args = [
-            "send",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ];
-        let o = if who == "python" {
-            python_lightbeam(&dir, &args)
-        } else {
-            lightbeam(&dir, &args)
-        };
-        assert_eq!(o.status.code(), Some(0), "{who}: {}", text(&o));
-        let counts: Vec<(String, u64)> = sb.stats()["records"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
-            .collect();
-        runs.push((read_json(&dir.join("results.json")), counts));
+        let (_, results) = tool.results(&dir, "send");
+        runs.push((results, sb.records()));
         let _ = std::fs::remove_dir_all(&dir);
     }
     let (python, python_counts) = &runs[0];

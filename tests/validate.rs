@@ -19,7 +19,7 @@ fn corpus(name: &str) -> PathBuf {
 
 fn seeded_sandbox() -> Sandbox {
     let remote = corpus("remote").display().to_string();
-    Sandbox::start(&["--seed-dir", &remote])
+    Sandbox::start(Version::Ds50, &["--seed-dir", &remote])
 }
 
 /// A work dir whose `data/` is a copy of a corpus folder (or of several).
@@ -107,18 +107,7 @@ fn counts(results: &Value) -> Vec<(String, u64, u64)> {
 }
 
 fn validate(dir: &Path, command: &str) -> (std::process::Output, Value) {
-    let o = lightbeam(
-        dir,
-        &[
-            command,
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ],
-    );
-    let results = read_json(&dir.join("results.json"));
-    (o, results)
+    run_with_results(dir, command, "results.json", &[])
 }
 
 #[test]
@@ -154,23 +143,10 @@ fn every_corpus_line_fails_exactly_as_expected() {
 fn the_same_lines_fail_for_the_same_method_as_with_the_python_tool() {
     let sb = seeded_sandbox();
     let mut runs = Vec::new();
-    for who in ["python", "rust"] {
-        let dir = work_dir(&format!("vparity-{who}"), &["parity"]);
+    for tool in Tool::BOTH {
+        let dir = work_dir(&format!("vparity-{}", tool.name()), &["parity"]);
         write_config(&dir, &sb.base, "  pool_size: 4\n", ALL_METHODS);
-        let args = [
-            "validate",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ];
-        let o = if who == "python" {
-            python_lightbeam(&dir, &args)
-        } else {
-            lightbeam(&dir, &args)
-        };
-        assert_eq!(o.status.code(), Some(0), "{who}: {}", text(&o));
-        runs.push(read_json(&dir.join("results.json")));
+        runs.push(tool.results(&dir, "validate").1);
     }
     let (py, rs) = (&runs[0], &runs[1]);
     let lines = |r: &Value| -> BTreeSet<(String, u64, String)> {
@@ -210,33 +186,21 @@ fn the_same_lines_fail_for_the_same_method_as_with_the_python_tool() {
 
 #[test]
 fn generated_data_validates_clean_as_with_the_python_tool() {
-    let sb = Sandbox::start(&[]);
+    let sb = Sandbox::start(Version::Ds50, &[]);
     let mut totals = Vec::new();
-    for who in ["python", "rust"] {
+    for tool in Tool::BOTH {
+        let who = tool.name();
         let dir = tmp_dir(&format!("vgen-{who}"));
         let files = generate(&dir.join("data"), 40, 3);
         write_config(&dir, &sb.base, "  pool_size: 4\n", "");
-        let args = [
-            "validate",
-            "-c",
-            "lightbeam.yaml",
-            "--results-file",
-            "results.json",
-        ];
-        let o = if who == "python" {
-            python_lightbeam(&dir, &args)
-        } else {
-            lightbeam(&dir, &args)
-        };
-        assert_eq!(o.status.code(), Some(0), "{who}: {}", text(&o));
-        let r = read_json(&dir.join("results.json"));
+        let (o, r) = tool.results(&dir, "validate");
         assert_eq!(
             r["total_records_processed"].as_u64(),
-            Some(files.iter().map(|(_, n)| n).sum::<u64>())
+            Some(total_lines(&files))
         );
         assert_eq!(r["total_records_failed"], 0, "{who}: {}", text(&o));
         totals.push(counts(&r));
-        if who == "rust" {
+        if tool == Tool::Rust {
             // every method, references included (the Python tool cannot index these targets)
             write_config(&dir, &sb.base, "  pool_size: 4\n", ALL_METHODS);
             let (o, r) = validate(&dir, "validate");
@@ -359,12 +323,7 @@ fn descriptor_values_are_fetched_once_and_cached_until_wiped() {
         "  pool_size: 4\n",
         "validate:\n  methods: [descriptors]\n",
     );
-    let gets = || -> u64 {
-        sb.stats()["requests"]["GET"]
-            .as_object()
-            .map(|m| m.values().filter_map(Value::as_u64).sum())
-            .unwrap_or(0)
-    };
+    let gets = || sb.requests("GET");
     let g0 = gets();
     let (o, r) = validate(&dir, "validate");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -389,8 +348,7 @@ fn descriptor_values_are_fetched_once_and_cached_until_wiped() {
     assert_eq!(o.status.code(), Some(0));
     let g2 = gets();
     assert!(g2 - g1 < 5, "{g1} -> {g2}: the cache was not used");
-    let o = lightbeam(&dir, &["validate", "-c", "lightbeam.yaml", "-w"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    ok(&run(&dir, "validate", &["-w"]));
     assert!(gets() - g2 > 150, "-w did not refetch");
 }
 
@@ -418,19 +376,12 @@ fn exit_code_is_1_when_every_line_fails() {
 
 #[test]
 fn validate_send_sends_only_what_validated() {
-    let sb = Sandbox::start(&[]);
-    let dir = tmp_dir("vsend");
-    let files = generate(&dir.join("data"), 20, 9);
-    let total: u64 = files.iter().map(|(_, n)| n).sum();
+    let (dir, files, sb) = journey("vsend", 20, 9, &[], "  pool_size: 8\n", ALL_METHODS);
+    let total = total_lines(&files);
     // one bad line: nothing is sent
     let students = dir.join("data/students.jsonl");
     let good = std::fs::read_to_string(&students).unwrap();
-    std::fs::write(
-        &students,
-        format!("{good}{{\"studentUniqueId\": \"x\", \"firstName\": 5}}\n"),
-    )
-    .unwrap();
-    write_config(&dir, &sb.base, "  pool_size: 8\n", ALL_METHODS);
+    append_lines(&students, &[r#"{"studentUniqueId": "x", "firstName": 5}"#]);
     let (o, r) = validate(&dir, "validate+send");
     assert_ne!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("nothing was sent"), "{}", text(&o));
@@ -450,35 +401,19 @@ fn validate_send_sends_only_what_validated() {
     assert_eq!(r["command"], "send");
     assert_eq!(r["total_records_processed"].as_u64(), Some(total));
     assert_eq!(r["total_records_failed"], 0);
-    for (endpoint, n) in &files {
-        assert_eq!(sb.count(endpoint), *n, "{endpoint}");
-    }
+    assert_landed(&sb, &files, "records in the API = lines");
     assert!(r["resources"]["students"]["successes"].is_array());
 
     // validate.send_on_failure: true sends anyway (as the Python tool did); the API refuses the bad line
-    let bad = dir.join("data/students.jsonl");
-    let good = std::fs::read_to_string(&bad).unwrap();
-    std::fs::write(
-        &bad,
-        format!("{good}{{\"studentUniqueId\": \"y\", \"firstName\": 5}}\n"),
-    )
-    .unwrap();
-    let o = lightbeam(
+    append_lines(&students, &[r#"{"studentUniqueId": "y", "firstName": 5}"#]);
+    let (o, r) = run_with_results(
         &dir,
-        &[
-            "validate+send",
-            "-c",
-            "lightbeam.yaml",
-            "--set",
-            "validate.send_on_failure",
-            "true",
-            "--results-file",
-            "anyway.json",
-        ],
+        "validate+send",
+        "anyway.json",
+        &["--set", "validate.send_on_failure", "true"],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    ok(&o);
     assert!(text(&o).contains("sending anyway"), "{}", text(&o));
-    let r = read_json(&dir.join("anyway.json"));
     let f = &r["resources"]["students"]["failures"][0];
     assert_eq!(f["status_code"], 400, "{f}");
     assert_eq!(r["total_records_failed"], 1);

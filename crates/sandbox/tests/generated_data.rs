@@ -1,41 +1,17 @@
 //! Generated data loads into a seeded sandbox with only 201s, in dependency order.
 
-mod common;
-
-use common::{Sandbox, Version};
-use serde_json::Value;
-use std::process::Command;
+use lightbeam_testkit::{generate, tmp_dir, total_lines, Sandbox, Version};
 
 #[test]
 fn generated_school_system_loads_with_only_201s() {
-    let out = std::env::temp_dir().join(format!("lb-gen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let o = Command::new(env!("CARGO_BIN_EXE_edfi-sandbox"))
-        .args(["generate", "--out"])
-        .arg(&out)
-        .args(["--students", "250", "--rng-seed", "11"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    // stdout: "{lines}\t{endpoint}" in dependency order
-    let files: Vec<(String, usize)> = String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (n, e) = l.split_once('\t').unwrap();
-            (e.to_string(), n.parse().unwrap())
-        })
-        .collect();
+    let out = tmp_dir("gen");
+    // "{lines}\t{endpoint}" in dependency order
+    let files = generate(&out, 250, 11);
     assert!(files.len() >= 14, "{files:?}");
     let sb = Sandbox::start(Version::Ds50, &[]);
     let token = sb.token();
-    let deps: Vec<Value> = sb
-        .http
-        .get(format!("{}/metadata/data/v3/dependencies", sb.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let deps = sb.get_json(&sb.url("/metadata/data/v3/dependencies"));
+    let deps = deps.as_array().unwrap();
     let order = |e: &str| {
         deps.iter()
             .find(|d| {
@@ -100,13 +76,12 @@ fn generated_school_system_loads_with_only_201s() {
     let stats = sb.stats();
     for (e, n) in &files {
         assert_eq!(
-            stats["records"][format!("ed-fi/{e}")].as_u64().unwrap() as usize,
+            stats["records"][format!("ed-fi/{e}")].as_u64().unwrap(),
             *n,
             "{e}"
         );
     }
-    let total: usize = files.iter().map(|(_, n)| n).sum();
-    assert_eq!(stats["creates"].as_u64().unwrap() as usize, total);
+    assert_eq!(stats["creates"].as_u64().unwrap(), total_lines(&files));
     assert_eq!(stats["updates"], 0);
     let _ = std::fs::remove_dir_all(&out);
 }

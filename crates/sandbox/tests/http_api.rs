@@ -1,8 +1,6 @@
 //! The sandbox driven over real HTTP through every behaviour lightbeam touches.
 
-mod common;
-
-use common::{shared, Sandbox, Version};
+use lightbeam_testkit::{shared, Sandbox, Version};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -33,16 +31,47 @@ fn id_of(r: &reqwest::blocking::Response) -> String {
     loc.rsplit('/').next().unwrap().to_string()
 }
 
+/// A token, and the body of the 409 that a school whose LEA does not exist gets.
+fn token_and_school_without_its_lea(sb: &Sandbox) -> (String, Value) {
+    let t = sb.token();
+    let r = sb.post(&t, "/ed-fi/schools", &school());
+    assert_eq!(r.status(), 409);
+    (t, r.json().unwrap())
+}
+
+/// The Total-Count header of `GET {path}?limit=0&totalCount=true`.
+fn total_count(sb: &Sandbox, t: &str, path: &str) -> String {
+    sb.get(t, &format!("{path}?limit=0&totalCount=true"))
+        .headers()["total-count"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// POST each (path, body) with the token `t`: each gets its status.
+fn assert_posts(sb: &Sandbox, t: &str, posts: &[(&str, Value, u16)]) {
+    for (path, body, status) in posts {
+        assert_eq!(sb.post(t, path, body).status(), *status, "{path} {body}");
+    }
+}
+
+/// POST /oauth/token with a form body, and Basic credentials when given.
+fn token_request(
+    sb: &Sandbox,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> reqwest::blocking::Response {
+    let mut request = sb.http.post(sb.url("/oauth/token")).form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    request.send().unwrap()
+}
+
 #[test]
 fn discovery_metadata_and_documents() {
     let sb = Sandbox::start(Version::Ds50, &[]);
-    let root: Value = sb
-        .http
-        .get(format!("{}/", sb.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let root = sb.get_json(&sb.url("/"));
     for k in [
         "oauth",
         "dependencies",
@@ -56,13 +85,7 @@ fn discovery_metadata_and_documents() {
     }
     assert!(root["version"].is_string());
     assert!(root["dataModels"][0]["name"] == "Ed-Fi");
-    let list: Value = sb
-        .http
-        .get(root["urls"]["openApiMetadata"].as_str().unwrap())
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let list = sb.get_json(root["urls"]["openApiMetadata"].as_str().unwrap());
     let names: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -104,21 +127,19 @@ fn oauth_client_credentials() {
         Version::Ds50,
         &["--client", "k1:s1", "--client", "k2:s2", "--token-ttl", "1"],
     );
-    let url = format!("{}/oauth/token", sb.base);
     // Basic auth with a form body
     let t = sb.token_for("k1", "s1");
     assert_eq!(t.len(), 32);
     // credentials in a form body
-    let r = sb
-        .http
-        .post(&url)
-        .form(&[
+    let r = token_request(
+        &sb,
+        None,
+        &[
             ("grant_type", "client_credentials"),
             ("client_id", "k2"),
             ("client_secret", "s2"),
-        ])
-        .send()
-        .unwrap();
+        ],
+    );
     assert_eq!(r.status(), 200);
     let body: Value = r.json().unwrap();
     assert_eq!(body["token_type"], "bearer");
@@ -126,7 +147,7 @@ fn oauth_client_credentials() {
     // in a JSON body
     let r = sb
         .http
-        .post(&url)
+        .post(sb.url("/oauth/token"))
         .json(
             &json!({"grant_type": "client_credentials", "client_id": "k1", "client_secret": "s1"}),
         )
@@ -134,36 +155,26 @@ fn oauth_client_credentials() {
         .unwrap();
     assert_eq!(r.status(), 200);
     // wrong secret
-    let r = sb
-        .http
-        .post(&url)
-        .basic_auth("k1", Some("nope"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .unwrap();
+    let r = token_request(
+        &sb,
+        Some(("k1", "nope")),
+        &[("grant_type", "client_credentials")],
+    );
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().unwrap()["error"], "invalid_client");
     // both header and body
-    let r = sb
-        .http
-        .post(&url)
-        .basic_auth("k1", Some("s1"))
-        .form(&[
+    let r = token_request(
+        &sb,
+        Some(("k1", "s1")),
+        &[
             ("grant_type", "client_credentials"),
             ("client_id", "k1"),
             ("client_secret", "s1"),
-        ])
-        .send()
-        .unwrap();
+        ],
+    );
     assert_eq!(r.status(), 400);
     // wrong grant type
-    let r = sb
-        .http
-        .post(&url)
-        .basic_auth("k1", Some("s1"))
-        .form(&[("grant_type", "password")])
-        .send()
-        .unwrap();
+    let r = token_request(&sb, Some(("k1", "s1")), &[("grant_type", "password")]);
     assert_eq!(r.status(), 400);
     assert_eq!(
         r.json::<Value>().unwrap()["error"],
@@ -195,11 +206,8 @@ fn oauth_client_credentials() {
 #[test]
 fn upsert_validation_references_paging_and_delete() {
     let sb = Sandbox::start(Version::Ds50, &[]);
-    let t = sb.token();
     // reference to a missing LEA: 409
-    let r = sb.post(&t, "/ed-fi/schools", &school());
-    assert_eq!(r.status(), 409);
-    let body: Value = r.json().unwrap();
+    let (t, body) = token_and_school_without_its_lea(&sb);
     assert_eq!(
         body["type"],
         "urn:ed-fi:api:data-conflict:unresolved-reference"
@@ -391,52 +399,25 @@ fn upsert_validation_references_paging_and_delete() {
 fn year_and_instance_prefixes_are_separate_databases() {
     let sb = Sandbox::start(Version::Ds50, &[]);
     let t = sb.token();
-    assert_eq!(
-        sb.post(&t, "/2025/ed-fi/students", &student("1")).status(),
-        201
-    );
-    assert_eq!(
-        sb.post(&t, "/district-a/2025/ed-fi/students", &student("1"))
-            .status(),
-        201
-    );
-    assert_eq!(
-        sb.post(&t, "/district-a/2025/ed-fi/students", &student("2"))
-            .status(),
-        201
-    );
-    let count = |p: &str| {
-        sb.get(&t, &format!("{p}/ed-fi/students?limit=0&totalCount=true"))
-            .headers()["total-count"]
-            .to_str()
-            .unwrap()
-            .to_string()
-    };
+    let posts = [
+        ("/2025/ed-fi/students", student("1"), 201),
+        ("/district-a/2025/ed-fi/students", student("1"), 201),
+        ("/district-a/2025/ed-fi/students", student("2"), 201),
+    ];
+    assert_posts(&sb, &t, &posts);
+    let count = |p: &str| total_count(&sb, &t, &format!("{p}/ed-fi/students"));
     assert_eq!(count("/2025"), "1");
     assert_eq!(count("/district-a/2025"), "2");
     assert_eq!(count(""), "0");
     // descriptors are seeded in every database
-    let r = sb.get(
-        &t,
-        "/2024/ed-fi/gradeLevelDescriptors?limit=0&totalCount=true",
-    );
-    assert!(
-        r.headers()["total-count"]
-            .to_str()
-            .unwrap()
-            .parse::<u32>()
-            .unwrap()
-            > 10
-    );
+    let seeded = total_count(&sb, &t, "/2024/ed-fi/gradeLevelDescriptors");
+    assert!(seeded.parse::<u32>().unwrap() > 10, "{seeded}");
 }
 
 #[test]
 fn older_error_style() {
     let sb = Sandbox::start(Version::Ds50, &["--error-style", "7.1"]);
-    let t = sb.token();
-    let r = sb.post(&t, "/ed-fi/schools", &school());
-    assert_eq!(r.status(), 409);
-    let body: Value = r.json().unwrap();
+    let (t, body) = token_and_school_without_its_lea(&sb);
     assert_eq!(
         body["message"],
         "The value supplied for the related 'LocalEducationAgency' resource does not exist."
@@ -505,14 +486,7 @@ fn injected_faults_drops_and_latency() {
         "fault responses carry a JSON body"
     );
     // metadata and token calls are never faulted
-    assert_eq!(
-        sb.http
-            .get(format!("{}/", sb.base))
-            .send()
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(sb.http.get(sb.url("/")).send().unwrap().status(), 200);
     let stats = sb.stats();
     assert_eq!(stats["faults_injected"]["429"], 1);
     assert_eq!(stats["records"]["ed-fi/students"], 0);
@@ -566,19 +540,17 @@ fn injected_faults_drops_and_latency() {
 fn ds40_openapi3_documents() {
     let sb = Sandbox::start(Version::Ds40, &[]);
     let t = sb.token();
-    let r = sb.get(&t, "/ed-fi/schoolTypeDescriptors?limit=0&totalCount=true");
     assert_eq!(
-        r.headers()["total-count"],
+        total_count(&sb, &t, "/ed-fi/schoolTypeDescriptors"),
         "5",
         "as many as the seed file has"
     );
-    assert_eq!(sb.post(&t, "/ed-fi/students", &student("1")).status(), 201);
-    assert_eq!(sb.post(&t, "/ed-fi/students", &student("1")).status(), 200);
-    assert_eq!(
-        sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("1"))
-            .status(),
-        409
-    );
+    let posts = [
+        ("/ed-fi/students", student("1"), 201),
+        ("/ed-fi/students", student("1"), 200),
+        ("/ed-fi/studentSchoolAssociations", enrollment("1"), 409),
+    ];
+    assert_posts(&sb, &t, &posts);
     let r = sb.post(
         &t,
         "/ed-fi/parents",
@@ -595,34 +567,17 @@ fn ds40_openapi3_documents() {
 fn swagger2_documents() {
     let sb = Sandbox::start(Version::Swagger53, &["--error-style", "7.1"]);
     let t = sb.token();
-    let r = sb.get(&t, "/ed-fi/gradeLevelDescriptors?limit=0&totalCount=true");
-    assert!(
-        r.headers()["total-count"]
-            .to_str()
-            .unwrap()
-            .parse::<u32>()
-            .unwrap()
-            > 10
-    );
-    assert_eq!(
-        sb.post(&t, "/ed-fi/localEducationAgencies", &lea())
-            .status(),
-        201
-    );
-    assert_eq!(sb.post(&t, "/ed-fi/schools", &school()).status(), 201);
-    assert_eq!(sb.post(&t, "/ed-fi/students", &student("1")).status(), 201);
-    assert_eq!(
-        sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("1"))
-            .status(),
-        201
-    );
-    assert_eq!(
-        sb.post(&t, "/ed-fi/studentSchoolAssociations", &enrollment("2"))
-            .status(),
-        409
-    );
+    let seeded = total_count(&sb, &t, "/ed-fi/gradeLevelDescriptors");
+    assert!(seeded.parse::<u32>().unwrap() > 10, "{seeded}");
+    let posts = [
+        ("/ed-fi/localEducationAgencies", lea(), 201),
+        ("/ed-fi/schools", school(), 201),
+        ("/ed-fi/students", student("1"), 201),
+        ("/ed-fi/studentSchoolAssociations", enrollment("1"), 201),
+        ("/ed-fi/studentSchoolAssociations", enrollment("2"), 409),
+    ];
+    assert_posts(&sb, &t, &posts);
     let r = sb.get(&t, "/ed-fi/studentSchoolAssociations?studentUniqueId=1");
     assert_eq!(r.json::<Vec<Value>>().unwrap().len(), 1);
-    let r = sb.get(&t, "/tpdm/candidates?limit=0&totalCount=true");
-    assert_eq!(r.headers()["total-count"], "0");
+    assert_eq!(total_count(&sb, &t, "/tpdm/candidates"), "0");
 }

@@ -1,45 +1,15 @@
 //! The Python lightbeam (0.1.12, installed by scripts/setup.sh into .venv) run against the
 //! sandbox as against a real ODS/API: count, send generated data, delete it again.
 
-mod common;
-
-use common::{Sandbox, Version};
+use lightbeam_testkit::{generate, python_lightbeam, text, tmp_dir, Sandbox, Version};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-fn python_lightbeam() -> PathBuf {
-    let p = std::env::var_os("LIGHTBEAM_PY")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/lightbeam")
-        });
-    assert!(
-        p.exists(),
-        "the Python lightbeam is missing at {}: run `bash scripts/setup.sh` first",
-        p.display()
-    );
-    p
-}
-
-fn tmp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn generate(out: &Path, students: usize) -> BTreeMap<String, u64> {
-    let o = Command::new(env!("CARGO_BIN_EXE_edfi-sandbox"))
-        .args(["generate", "--out"])
-        .arg(out)
-        .args(["--students", &students.to_string(), "--rng-seed", "3"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+/// Non-blank lines of every file of `dir`, by file stem (the endpoint).
+fn file_lines(dir: &Path) -> BTreeMap<String, u64> {
     let mut lines = BTreeMap::new();
-    for entry in std::fs::read_dir(out).unwrap() {
+    for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
         let name = p.file_stem().unwrap().to_str().unwrap().to_string();
         let n = std::fs::read_to_string(&p)
@@ -52,37 +22,26 @@ fn generate(out: &Path, students: usize) -> BTreeMap<String, u64> {
     lines
 }
 
-fn run(lb: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
-    let o = Command::new(lb)
-        .args(args)
-        .current_dir(dir)
-        .env("PYTHONUNBUFFERED", "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.code().unwrap_or(-1), text)
+/// The Python tool in `dir`: its exit code and output.
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let o = python_lightbeam(dir, args);
+    (o.status.code().unwrap_or(-1), text(&o))
 }
 
+/// Records per endpoint of the Ed-Fi namespace.
 fn counts(sb: &Sandbox) -> BTreeMap<String, u64> {
-    let stats = sb.stats();
-    stats["records"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("ed-fi/")?.to_string(), v.as_u64()?)))
+    sb.records()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("ed-fi/")?.to_string(), v)))
         .collect()
 }
 
 #[test]
 fn python_tool_counts_sends_and_deletes_generated_data() {
-    let lb = python_lightbeam();
     let dir = tmp_dir("py");
     let data = dir.join("data");
-    let lines = generate(&data, 40);
+    generate(&data, 40, 3);
+    let lines = file_lines(&data);
     assert!(lines.len() >= 10, "generated files: {lines:?}");
     let sb = Sandbox::start(Version::Ds50, &[]);
     let before = counts(&sb);
@@ -99,7 +58,6 @@ fn python_tool_counts_sends_and_deletes_generated_data() {
 
     // count: the Python tool reads Total-Count of every endpoint
     let (code, out) = run(
-        &lb,
         &dir,
         &[
             "count",
@@ -124,7 +82,6 @@ fn python_tool_counts_sends_and_deletes_generated_data() {
 
     // send: every generated record lands
     let (code, out) = run(
-        &lb,
         &dir,
         &[
             "send",
@@ -151,7 +108,6 @@ fn python_tool_counts_sends_and_deletes_generated_data() {
     // resend flag, Python 0.1.12 skips every payload its state has seen, so a plain delete after a
     // send deletes nothing; SPEC.md section 5.)
     let (code, out) = run(
-        &lb,
         &dir,
         &[
             "delete",
