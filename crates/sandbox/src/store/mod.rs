@@ -5,9 +5,9 @@
 //! - `errors.rs`: what a data request can end in ([`ApiError`]) and the error style.
 //! - `schema.rs`: what the API knows ([`Api`]) and the checks that need no stored data.
 //! - `keys.rs`: identity and reference keys, by which records are found.
-//! - `records.rs`: the records of one database ([`Store`]), storing and DELETE.
+//! - `records.rs`: the records of one database ([`Store`]), their indexes, and DELETE.
 //! - `descriptors.rs`, `references.rs`: the checks of a POST against stored data.
-//! - `upsert.rs`: POST and PUT, their checks in order, then the upsert.
+//! - `upsert.rs`: POST and PUT: their checks in order, then a new or replaced record.
 //! - `query.rs`: GET by id and of a collection ([`Query`]), records as the API returns them.
 
 mod descriptors;
@@ -21,8 +21,9 @@ mod upsert;
 
 pub use errors::{ApiError, ErrorStyle};
 pub use query::Query;
-pub use records::{EndpointData, Record, Store, Upserted};
+pub use records::{EndpointData, Record, Store};
 pub use schema::Api;
+pub use upsert::Upserted;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! The records of one database ([`Store`]): every endpoint's records with their indexes by id,
 //! identity and reference key, the education organizations, etags, and the reference counts
-//! that keep a referenced record from being deleted. Storing a checked body (insert or
-//! replace) and DELETE live here; the checks before a store live in `upsert.rs`.
+//! that keep a referenced record from being deleted; and DELETE. Records are added and
+//! replaced by `upsert.rs`.
 
 use super::errors::ApiError;
 use super::schema::Api;
@@ -29,7 +29,7 @@ pub struct EndpointData {
     pub(super) by_identity: HashMap<String, usize>,
     /// sorted identity values → record, for resolving references
     pub(super) by_ref_key: HashMap<String, usize>,
-    live: usize,
+    pub(super) live: usize,
 }
 
 impl EndpointData {
@@ -45,31 +45,6 @@ pub struct Store {
     /// education organization id → (endpoint, record)
     pub(super) edorgs: HashMap<String, (usize, usize)>,
     etag_counter: u64,
-}
-
-/// Result of a successful POST.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upserted {
-    pub created: bool,
-    pub id: String,
-    pub etag: u64,
-}
-
-/// A body that passed every check of a POST, with what it is stored under.
-pub(super) struct Checked {
-    pub(super) body: Map<String, Value>,
-    /// (endpoint, record) of every descriptor and reference the body names.
-    pub(super) out_refs: Vec<(usize, usize)>,
-    pub(super) identity_key: String,
-    pub(super) ref_key: String,
-}
-
-fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-fn now_iso() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// An id as stored: without dashes, lowercase.
@@ -97,7 +72,7 @@ impl Store {
         self.endpoints[ep].live
     }
 
-    fn next_etag(&mut self) -> u64 {
+    pub(super) fn next_etag(&mut self) -> u64 {
         self.etag_counter += 7919;
         self.etag_counter
     }
@@ -118,85 +93,7 @@ impl Store {
         self.endpoints[ep].records[idx].as_ref().map(|r| r.etag)
     }
 
-    /// Store a checked body: a new record, or the update of the record of the same identity.
-    pub(super) fn save(&mut self, api: &Api, ep: usize, checked: Checked) -> Upserted {
-        let etag = self.next_etag();
-        let existing = self.endpoints[ep]
-            .by_identity
-            .get(&checked.identity_key)
-            .copied();
-        match existing {
-            Some(idx) => Upserted {
-                created: false,
-                id: self.replace(ep, idx, checked, etag),
-                etag,
-            },
-            None => Upserted {
-                created: true,
-                id: self.insert(api, ep, checked, etag),
-                etag,
-            },
-        }
-    }
-
-    /// Replace the body of record `idx` and move its references; returns its id.
-    fn replace(&mut self, ep: usize, idx: usize, checked: Checked, etag: u64) -> String {
-        let old_refs = {
-            let rec = self.endpoints[ep].records[idx]
-                .as_mut()
-                .expect("indexed record exists");
-            rec.body = checked.body;
-            rec.etag = etag;
-            rec.last_modified = now_iso();
-            std::mem::replace(&mut rec.out_refs, checked.out_refs.clone())
-        };
-        for (t, r) in old_refs {
-            self.release_ref(t, r, ep);
-        }
-        for (t, r) in checked.out_refs {
-            self.add_ref(t, r, ep);
-        }
-        self.endpoints[ep].records[idx]
-            .as_ref()
-            .map(|r| r.id.clone())
-            .unwrap_or_default()
-    }
-
-    /// Add a new record under its id and keys and count its references; returns its id.
-    fn insert(&mut self, api: &Api, ep: usize, checked: Checked, etag: u64) -> String {
-        let Checked {
-            body,
-            out_refs,
-            identity_key,
-            ref_key,
-        } = checked;
-        let id = new_id();
-        let data = &mut self.endpoints[ep];
-        let idx = data.records.len();
-        data.records.push(Some(Record {
-            id: id.clone(),
-            body,
-            etag,
-            last_modified: now_iso(),
-            out_refs: out_refs.clone(),
-            in_refs: Vec::new(),
-            identity_key: identity_key.clone(),
-            ref_key: ref_key.clone(),
-        }));
-        data.by_id.insert(id.clone(), idx);
-        data.by_identity.insert(identity_key, idx);
-        data.by_ref_key.insert(ref_key.clone(), idx);
-        data.live += 1;
-        if api.model.endpoints[ep].is_education_organization {
-            self.edorgs.insert(ref_key, (ep, idx));
-        }
-        for (t, r) in out_refs {
-            self.add_ref(t, r, ep);
-        }
-        id
-    }
-
-    fn add_ref(&mut self, t: usize, r: usize, from: usize) {
+    pub(super) fn add_ref(&mut self, t: usize, r: usize, from: usize) {
         if let Some(rec) = self.endpoints[t]
             .records
             .get_mut(r)
@@ -209,7 +106,7 @@ impl Store {
         }
     }
 
-    fn release_ref(&mut self, t: usize, r: usize, from: usize) {
+    pub(super) fn release_ref(&mut self, t: usize, r: usize, from: usize) {
         if let Some(rec) = self.endpoints[t]
             .records
             .get_mut(r)

@@ -1,11 +1,36 @@
 //! POST and PUT: the checks a body runs, in order (a JSON object without `id` and valid against
 //! the schema, see `schema.rs`; its descriptors; its references; its identity), then the
-//! upsert by identity: a new record, or the update of the record with the same identity.
+//! upsert by identity: a new record, or the replacement of the record with the same identity.
 
 use super::errors::ApiError;
-use super::records::{normalize_id, not_found, Checked, Store, Upserted};
+use super::records::{normalize_id, not_found, Record, Store};
 use super::schema::Api;
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// Result of a successful POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upserted {
+    pub created: bool,
+    pub id: String,
+    pub etag: u64,
+}
+
+/// A body that passed every check of a POST, with what it is stored under.
+struct Checked {
+    body: Map<String, Value>,
+    /// (endpoint, record) of every descriptor and reference the body names.
+    out_refs: Vec<(usize, usize)>,
+    identity_key: String,
+    ref_key: String,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn now_iso() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
 
 impl Store {
     /// POST: validate and upsert.
@@ -72,5 +97,83 @@ impl Store {
             }
         }
         self.upsert(api, ep, body).map(|u| u.etag)
+    }
+
+    /// Store a checked body: a new record, or the update of the record of the same identity.
+    fn save(&mut self, api: &Api, ep: usize, checked: Checked) -> Upserted {
+        let etag = self.next_etag();
+        let existing = self.endpoints[ep]
+            .by_identity
+            .get(&checked.identity_key)
+            .copied();
+        match existing {
+            Some(idx) => Upserted {
+                created: false,
+                id: self.replace(ep, idx, checked, etag),
+                etag,
+            },
+            None => Upserted {
+                created: true,
+                id: self.insert(api, ep, checked, etag),
+                etag,
+            },
+        }
+    }
+
+    /// Replace the body of record `idx` and move its references; returns its id.
+    fn replace(&mut self, ep: usize, idx: usize, checked: Checked, etag: u64) -> String {
+        let old_refs = {
+            let rec = self.endpoints[ep].records[idx]
+                .as_mut()
+                .expect("indexed record exists");
+            rec.body = checked.body;
+            rec.etag = etag;
+            rec.last_modified = now_iso();
+            std::mem::replace(&mut rec.out_refs, checked.out_refs.clone())
+        };
+        for (t, r) in old_refs {
+            self.release_ref(t, r, ep);
+        }
+        for (t, r) in checked.out_refs {
+            self.add_ref(t, r, ep);
+        }
+        self.endpoints[ep].records[idx]
+            .as_ref()
+            .map(|r| r.id.clone())
+            .unwrap_or_default()
+    }
+
+    /// Add a new record under its id and keys and count its references; returns its id.
+    fn insert(&mut self, api: &Api, ep: usize, checked: Checked, etag: u64) -> String {
+        let Checked {
+            body,
+            out_refs,
+            identity_key,
+            ref_key,
+        } = checked;
+        let id = new_id();
+        let data = &mut self.endpoints[ep];
+        let idx = data.records.len();
+        data.records.push(Some(Record {
+            id: id.clone(),
+            body,
+            etag,
+            last_modified: now_iso(),
+            out_refs: out_refs.clone(),
+            in_refs: Vec::new(),
+            identity_key: identity_key.clone(),
+            ref_key: ref_key.clone(),
+        }));
+        data.by_id.insert(id.clone(), idx);
+        data.by_identity.insert(identity_key, idx);
+        data.by_ref_key.insert(ref_key.clone(), idx);
+        data.live += 1;
+        if api.model.endpoints[ep].is_education_organization {
+            self.edorgs.insert(ref_key, (ep, idx));
+        }
+        for (t, r) in out_refs {
+            self.add_ref(t, r, ep);
+        }
+        id
     }
 }
