@@ -1,0 +1,140 @@
+//! Fault injection around the data requests (`--latency-ms`, `--latency-jitter-ms`,
+//! `--fault-rate`, `--fault-statuses`, `--drop-rate`): which fault a request gets, the bodies of
+//! injected error statuses, and [`handle`], which every request of a connection goes through
+//! before the router.
+
+use super::errors::{message, problem};
+use super::state::{Sandbox, Shared};
+use crate::store::ErrorStyle;
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use axum::Router;
+use rand::Rng;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// What happens to one data request besides its latency.
+enum Fault {
+    None,
+    Status(u16),
+    Drop { process_first: bool },
+}
+
+/// The fault and the latency of one data request, drawn from the seeded random numbers.
+fn pick_fault(sb: &Sandbox) -> (Fault, Duration) {
+    let cfg = &sb.cfg;
+    let mut rng = sb.rng.lock();
+    let jitter = if cfg.latency_jitter.is_zero() {
+        Duration::ZERO
+    } else {
+        Duration::from_micros(rng.gen_range(0..=cfg.latency_jitter.as_micros() as u64))
+    };
+    let latency = cfg.latency + jitter;
+    if cfg.drop_rate > 0.0 && rng.gen_bool(cfg.drop_rate.min(1.0)) {
+        return (
+            Fault::Drop {
+                process_first: rng.gen_bool(0.5),
+            },
+            latency,
+        );
+    }
+    if cfg.fault_rate > 0.0
+        && !cfg.fault_statuses.is_empty()
+        && rng.gen_bool(cfg.fault_rate.min(1.0))
+    {
+        let s = cfg.fault_statuses[rng.gen_range(0..cfg.fault_statuses.len())];
+        return (Fault::Status(s), latency);
+    }
+    (Fault::None, latency)
+}
+
+/// The answer of an injected error status, in the configured style (429 with `Retry-After`).
+fn fault_response(sb: &Sandbox, status: u16) -> Response<Body> {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = if sb.api.style == ErrorStyle::V72 {
+        let (typ, title) = match status {
+            429 => ("urn:ed-fi:api:too-many-requests", "Too Many Requests"),
+            503 => ("urn:ed-fi:api:service-unavailable", "Service Unavailable"),
+            _ => ("urn:ed-fi:api:system", "System Error"),
+        };
+        problem(
+            code,
+            typ,
+            title,
+            "An unexpected problem has occurred.",
+            None,
+        )
+    } else {
+        message(code, "An unexpected problem has occurred.", None)
+    };
+    let h = resp.headers_mut();
+    if status == 429 {
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+/// The error that makes hyper close a connection without an answer.
+#[derive(Debug)]
+pub(super) struct Dropped;
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+impl std::error::Error for Dropped {}
+
+/// One request of a connection: anything but a data request goes straight to the router; a
+/// data request waits its latency, then is answered by the router, by an injected status, or
+/// not at all (its connection dropped, after or without processing it).
+pub(super) async fn handle(
+    sb: Shared,
+    app: Router,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, Dropped> {
+    let arrived = Instant::now();
+    let is_data = req.uri().path().starts_with("/data/") && req.method() != Method::OPTIONS;
+    if !is_data {
+        return Ok(answer(app, req).await);
+    }
+    let (fault, latency) = pick_fault(&sb);
+    if !latency.is_zero() {
+        sb.delay.until(arrived + latency).await;
+    }
+    match fault {
+        Fault::None => Ok(answer(app, req).await),
+        Fault::Status(s) => {
+            {
+                let mut stats = sb.stats.lock();
+                stats.count_request(
+                    req.method(),
+                    StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                );
+                stats.count_fault(s);
+            }
+            Ok(fault_response(&sb, s))
+        }
+        Fault::Drop { process_first } => {
+            if process_first {
+                let _ = answer(app, req).await;
+            }
+            sb.stats.lock().count_dropped();
+            Err(Dropped)
+        }
+    }
+}
+
+/// The router's answer to a request.
+async fn answer(app: Router, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    app.oneshot(req.map(Body::new))
+        .await
+        .unwrap_or_else(|e| match e {})
+}

@@ -1,0 +1,71 @@
+//! The unauthenticated pages around the data: discovery (`/`), the metadata listing, the
+//! OpenAPI and dependencies documents (served verbatim), and the sandbox's own
+//! `/_sandbox/stats`.
+
+use super::state::Shared;
+use crate::store::ErrorStyle;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, Response};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+/// `/`: versions, the data model and the URLs of the other parts, as an ODS/API tells them.
+pub(super) async fn discovery(State(sb): State<Shared>) -> Response<Body> {
+    let base = sb.base();
+    let version = match sb.api.style {
+        ErrorStyle::V72 => "7.2",
+        ErrorStyle::V71 => "7.1",
+    };
+    axum::Json(json!({
+        "version": version,
+        "informationalVersion": version,
+        "suite": "3",
+        "build": format!("{version}.0.0"),
+        "apiMode": "Sandbox",
+        "dataModels": [{"name": "Ed-Fi", "version": sb.cfg.data_model_version, "informationalVersion": format!("Ed-Fi Data Standard {}", sb.cfg.data_model_version)}],
+        "urls": {
+            "dependencies": format!("{base}/metadata/data/v3/dependencies"),
+            "openApiMetadata": format!("{base}/metadata/"),
+            "oauth": format!("{base}/oauth/token"),
+            "dataManagementApi": format!("{base}/data/v3/"),
+            "xsdMetadata": format!("{base}/metadata/xsd"),
+        }
+    }))
+    .into_response()
+}
+
+/// `/metadata`: where the two OpenAPI documents are.
+pub(super) async fn metadata_list(State(sb): State<Shared>) -> Response<Body> {
+    let base = sb.base();
+    axum::Json(json!([
+        {"name": "Resources", "endpointUri": format!("{base}/metadata/data/v3/resources/swagger.json"), "prefix": ""},
+        {"name": "Descriptors", "endpointUri": format!("{base}/metadata/data/v3/descriptors/swagger.json"), "prefix": ""},
+    ]))
+    .into_response()
+}
+
+/// A JSON document served as it was read.
+fn json_bytes(b: &Bytes) -> Response<Body> {
+    ([(header::CONTENT_TYPE, "application/json")], b.clone()).into_response()
+}
+
+/// The resources OpenAPI document (`--resources-openapi`).
+pub(super) async fn resources_doc(State(sb): State<Shared>) -> Response<Body> {
+    json_bytes(&sb.docs.resources)
+}
+
+/// The descriptors OpenAPI document (`--descriptors-openapi`).
+pub(super) async fn descriptors_doc(State(sb): State<Shared>) -> Response<Body> {
+    json_bytes(&sb.docs.descriptors)
+}
+
+/// The dependencies document (`--dependencies`).
+pub(super) async fn dependencies_doc(State(sb): State<Shared>) -> Response<Body> {
+    json_bytes(&sb.docs.dependencies)
+}
+
+/// `/_sandbox/stats`: the sandbox's counters and record counts.
+pub(super) async fn stats(State(sb): State<Shared>) -> Response<Body> {
+    axum::Json(sb.stats_json()).into_response()
+}

@@ -1,0 +1,166 @@
+//! OAuth: the token endpoint (client credentials in a Basic header or in a JSON or form body),
+//! the tokens it issues, and the bearer check of every data request.
+
+use super::forms::url_form;
+use super::state::{Sandbox, Shared};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Response, StatusCode};
+use axum::response::IntoResponse;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// `POST /oauth/token`: a bearer token for known client credentials.
+pub(super) async fn token(
+    State(sb): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response<Body> {
+    match grant(&sb, &headers, &body) {
+        Ok(body) => axum::Json(body).into_response(),
+        Err((status, error)) => (status, axum::Json(json!({ "error": error }))).into_response(),
+    }
+}
+
+/// An OAuth error: its status and `error` code.
+type Refusal = (StatusCode, &'static str);
+
+/// The body of a granted token request, or why it is refused.
+fn grant(sb: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusal> {
+    let fields = request_fields(headers, body)?;
+    let creds = client_credentials(headers, &fields)?;
+    if fields.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return Err((StatusCode::BAD_REQUEST, "unsupported_grant_type"));
+    }
+    if !sb
+        .cfg
+        .clients
+        .iter()
+        .any(|(id, secret)| *id == creds.0 && *secret == creds.1)
+    {
+        return Err((StatusCode::UNAUTHORIZED, "invalid_client"));
+    }
+    let token = issue_token(sb);
+    let mut body = json!({"access_token": token, "expires_in": sb.cfg.token_ttl.as_secs(), "token_type": "bearer"});
+    if let Some(scope) = fields.get("scope") {
+        body["scope"] = json!(scope);
+    }
+    Ok(body)
+}
+
+/// The bearer check of a data request: `Err` says why it fails.
+pub(super) fn check_bearer(sb: &Sandbox, headers: &HeaderMap) -> Result<(), &'static str> {
+    let Some(h) = headers.get(header::AUTHORIZATION) else {
+        return Err("Authorization header is missing.");
+    };
+    let h = h.to_str().map_err(|_| "Invalid Authorization header.")?;
+    let Some((scheme, token)) = h.split_once(' ') else {
+        return Err("Invalid Authorization header.");
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("Unknown Authorization header scheme.");
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err("Missing Authorization header bearer token value.");
+    }
+    match sb.tokens.lock().get(token) {
+        Some(exp) if *exp > Instant::now() => Ok(()),
+        _ => Err("Invalid token"),
+    }
+}
+
+/// The fields of a token request: a JSON object (by its content type) or a URL-encoded form.
+fn request_fields(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, Refusal> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !content_type.contains("json") {
+        return Ok(url_form(body));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
+            .collect()),
+        _ => Err((StatusCode::BAD_REQUEST, "invalid_request")),
+    }
+}
+
+/// The client id and secret of a token request: in a Basic Authorization header or in the
+/// fields, not in both.
+fn client_credentials(
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Result<(String, String), Refusal> {
+    let basic = basic_credentials(headers)?;
+    let in_body = match (fields.get("client_id"), fields.get("client_secret")) {
+        (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
+        _ => None,
+    };
+    match (basic, in_body) {
+        (Some(_), Some(_)) => Err((StatusCode::BAD_REQUEST, "invalid_client")),
+        (Some(c), None) | (None, Some(c)) => Ok(c),
+        (None, None) => Err((StatusCode::UNAUTHORIZED, "invalid_request")),
+    }
+}
+
+/// The credentials of a Basic Authorization header, if there is one.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Refusal> {
+    let Some(h) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let Some((scheme, value)) = h.split_once(' ') else {
+        return Err((StatusCode::BAD_REQUEST, "invalid_request"));
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err((StatusCode::UNAUTHORIZED, "invalid_client"));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    match decoded.as_deref().and_then(|d| d.split_once(':')) {
+        Some((id, secret)) => Ok(Some((id.to_string(), secret.to_string()))),
+        None => Err((StatusCode::BAD_REQUEST, "invalid_request")),
+    }
+}
+
+/// A new token, valid for `--token-ttl`, counted, and appended to the `--log-tokens` file.
+fn issue_token(sb: &Sandbox) -> String {
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    {
+        let mut tokens = sb.tokens.lock();
+        let now = Instant::now();
+        tokens.retain(|_, exp| *exp > now);
+        tokens.insert(token.clone(), now + sb.cfg.token_ttl);
+    }
+    sb.tokens_issued.fetch_add(1, Ordering::Relaxed);
+    if let Some(path) = &sb.cfg.token_log {
+        use std::io::Write;
+        let logged = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{token}"));
+        if let Err(e) = logged {
+            eprintln!("cannot log the token to {}: {e}", path.display());
+        }
+    }
+    token
+}

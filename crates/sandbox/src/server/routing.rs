@@ -1,0 +1,120 @@
+//! Which request reaches which handler: the router of the fixed pages, and the data routes
+//! `/data/v3[/instance][/year]/{namespace}/{endpoint}[/{id}]`, where the bearer token is
+//! checked and the method picks the operation of `data.rs`.
+
+use super::data::{self, Collection};
+use super::errors::unauthorized;
+use super::forms::decode_component;
+use super::metadata::{
+    dependencies_doc, descriptors_doc, discovery, metadata_list, resources_doc, stats,
+};
+use super::oauth::{check_bearer, token};
+use super::state::{Sandbox, Shared};
+use crate::store::{Api, ApiError};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{Method, Request, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::time::Duration;
+
+/// The axum router (CORS included); faults are applied around it by [`serve`](super::serve).
+pub fn router(sb: Shared) -> Router {
+    use tower_http::cors::{Any, CorsLayer};
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods(Any)
+        .allow_headers(Any)
+        .expose_headers(Any)
+        .max_age(Duration::from_secs(3600));
+    Router::new()
+        .route("/", get(discovery))
+        .route("/metadata", get(metadata_list))
+        .route("/metadata/", get(metadata_list))
+        .route(
+            "/metadata/data/v3/resources/swagger.json",
+            get(resources_doc),
+        )
+        .route(
+            "/metadata/data/v3/descriptors/swagger.json",
+            get(descriptors_doc),
+        )
+        .route("/metadata/data/v3/dependencies", get(dependencies_doc))
+        .route("/oauth/token", post(token))
+        .route("/_sandbox/stats", get(stats))
+        .fallback(data)
+        .layer(cors)
+        .with_state(sb)
+}
+
+/// Where a data URL points.
+struct DataRoute {
+    /// The instance/year segments before the namespace, joined by `/` ("" for none).
+    prefix: String,
+    ep: usize,
+    id: Option<String>,
+}
+
+/// The route of a data URL: up to two numeric segments (instance, year) before
+/// `{namespace}/{endpoint}`, then at most an id.
+fn route(api: &Api, path: &str) -> Option<DataRoute> {
+    let rest = path.strip_prefix("/data/v3/")?;
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    for i in 0..segs.len().saturating_sub(1).min(3) {
+        let ns = decode_component(segs[i]).to_ascii_lowercase();
+        let Some(ep) = api.model.find(&ns, segs[i + 1]) else {
+            continue;
+        };
+        let prefix_ok = match i {
+            0 => true,
+            1 => segs[0].bytes().all(|b| b.is_ascii_digit()),
+            2 => segs[1].bytes().all(|b| b.is_ascii_digit()),
+            _ => false,
+        };
+        let tail = &segs[i + 2..];
+        if !prefix_ok || tail.len() > 1 {
+            return None;
+        }
+        return Some(DataRoute {
+            prefix: segs[..i].join("/"),
+            ep,
+            id: tail.first().map(|s| s.to_string()),
+        });
+    }
+    None
+}
+
+/// Every request no fixed route takes: a data request, counted in the stats by its status.
+async fn data(State(sb): State<Shared>, req: Request<Body>) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let resp = data_request(&sb, parts, body).await;
+    sb.stats.lock().count_request(&method, resp.status());
+    resp
+}
+
+/// A data request: its route (404), its bearer token (401), then the operation of its method
+/// (405 for none).
+async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> {
+    let Some(DataRoute { prefix, ep, id }) = route(&sb.api, parts.uri.path()) else {
+        return sb.error_response(&ApiError::UnknownResource);
+    };
+    if let Err(why) = check_bearer(sb, &parts.headers) {
+        return unauthorized(sb.api.style, why);
+    }
+    let c = Collection {
+        store: sb.store(&prefix),
+        prefix,
+        ep,
+    };
+    let answer = match (&parts.method, id) {
+        (&Method::GET, None) => data::list(sb, &c, &parts.uri),
+        (&Method::GET, Some(id)) => data::get(sb, &c, &id, &parts.headers),
+        (&Method::POST, None) => data::post(sb, &c, body).await,
+        (&Method::PUT, Some(id)) => data::put(sb, &c, &id, &parts.headers, body).await,
+        (&Method::DELETE, Some(id)) => data::delete(sb, &c, &id, &parts.headers),
+        _ => Err(ApiError::MethodNotAllowed),
+    };
+    answer.unwrap_or_else(|e| sb.error_response(&e))
+}

@@ -1,0 +1,115 @@
+//! The shared state of a running sandbox ([`Sandbox`]) and what it is made from
+//! ([`ServeConfig`] from the command line, the [`Documents`] served verbatim): one store per
+//! instance/year prefix (each a copy of the seeded store), the issued tokens, the counters,
+//! the random numbers of fault injection.
+
+use super::delay::PreciseDelay;
+use super::errors;
+use super::stats::Stats;
+use crate::store::{Api, ApiError, ErrorStyle, Store};
+use axum::body::{Body, Bytes};
+use axum::http::Response;
+use parking_lot::{Mutex, RwLock};
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Everything `serve` needs, from the command line.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub clients: Vec<(String, String)>,
+    pub token_ttl: Duration,
+    pub style: ErrorStyle,
+    pub latency: Duration,
+    pub latency_jitter: Duration,
+    pub fault_rate: f64,
+    pub fault_statuses: Vec<u16>,
+    pub drop_rate: f64,
+    pub rng_seed: u64,
+    /// Data models for discovery, e.g. ("Ed-Fi", "5.0.0").
+    pub data_model_version: String,
+    /// Append every issued token to this file, one a line (`--log-tokens`, for secret-leak tests).
+    pub token_log: Option<std::path::PathBuf>,
+}
+
+/// Raw documents served verbatim.
+pub struct Documents {
+    pub resources: Bytes,
+    pub descriptors: Bytes,
+    pub dependencies: Bytes,
+}
+
+/// Shared state of a running sandbox.
+pub struct Sandbox {
+    pub api: Api,
+    seed: Store,
+    stores: Mutex<HashMap<String, Arc<RwLock<Store>>>>,
+    /// Issued bearer tokens → when they expire.
+    pub(super) tokens: Mutex<HashMap<String, Instant>>,
+    pub(super) tokens_issued: AtomicU64,
+    pub(super) stats: Mutex<Stats>,
+    pub(super) rng: Mutex<SmallRng>,
+    pub(super) docs: Documents,
+    pub(super) cfg: ServeConfig,
+    pub(super) base_url: RwLock<String>,
+    pub(super) delay: PreciseDelay,
+}
+
+impl Sandbox {
+    pub fn new(api: Api, seed: Store, docs: Documents, cfg: ServeConfig) -> Arc<Sandbox> {
+        Arc::new(Sandbox {
+            api,
+            seed,
+            stores: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            tokens_issued: AtomicU64::new(0),
+            stats: Mutex::new(Stats::default()),
+            rng: Mutex::new(SmallRng::seed_from_u64(cfg.rng_seed)),
+            docs,
+            cfg,
+            base_url: RwLock::new(String::new()),
+            delay: PreciseDelay::new(),
+        })
+    }
+
+    /// The store of an instance/year prefix ("" for the default one), made on first use.
+    pub(super) fn store(&self, prefix: &str) -> Arc<RwLock<Store>> {
+        let mut stores = self.stores.lock();
+        stores
+            .entry(prefix.to_string())
+            .or_insert_with(|| Arc::new(RwLock::new(self.seed.clone())))
+            .clone()
+    }
+
+    /// The base URL the sandbox listens at (`http://127.0.0.1:PORT`).
+    pub(super) fn base(&self) -> String {
+        self.base_url.read().clone()
+    }
+
+    /// The error response of `e` in the configured style.
+    pub(super) fn error_response(&self, e: &ApiError) -> Response<Body> {
+        errors::api_error(self.api.style, e)
+    }
+
+    /// JSON of `/_sandbox/stats`.
+    pub fn stats_json(&self) -> Value {
+        let stats = self.stats.lock();
+        let stores: Vec<(String, Arc<RwLock<Store>>)> = self
+            .stores
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let default = self.store("");
+        let default = default.read();
+        let tokens_issued = self.tokens_issued.load(Ordering::Relaxed);
+        stats.report(&self.api, &default, stores, tokens_issued)
+    }
+}
+
+/// The sandbox as the handlers share it.
+pub(super) type Shared = Arc<Sandbox>;
