@@ -484,35 +484,156 @@ fn post_body_ref(doc: &Document, ops: &Value) -> Option<String> {
     }
 }
 
+/// The query parameters of an endpoint's GET (inline ones; `$ref`s are the paging parameters).
+fn get_query_params(ops: &Value) -> Vec<QueryParam> {
+    let Some(params) = ops
+        .get("get")
+        .and_then(|g| g.get("parameters"))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    params
+        .iter()
+        .filter(|p| p.get("$ref").is_none())
+        .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+        .filter_map(|p| {
+            Some(QueryParam {
+                name: p.get("name").and_then(Value::as_str)?.to_string(),
+                kind: scalar_kind(p).unwrap_or(ScalarKind::String),
+                is_identity: is_identity_flag(p),
+            })
+        })
+        .collect()
+}
+
+/// What an endpoint's schema properties say.
+#[derive(Default)]
+struct Properties {
+    scalars: Vec<(String, ScalarKind)>,
+    references: Vec<ReferenceProp>,
+    /// The scalars flagged `x-Ed-Fi-isIdentity`.
+    identity: Vec<IdentityPart>,
+    /// Every education organization (school, LEA, SEA, ESC, ...) has a `nameOfInstitution`.
+    is_education_organization: bool,
+}
+
+/// A reference property (`schoolReference`, or role-named: `nextYearSchoolReference`).
+fn reference_prop(
+    doc: &Document,
+    pname: &str,
+    p: &Value,
+    reference: &str,
+    required: &[String],
+    identity_params: &[String],
+) -> Option<ReferenceProp> {
+    let rname = doc.schema_name_of_ref(reference)?;
+    let target = rname
+        .split_once('_')
+        .and_then(|(_, t)| t.strip_suffix("Reference"))?;
+    let fields: Vec<String> = doc
+        .schema(rname)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().filter(|k| *k != "link").cloned().collect())
+        .unwrap_or_default();
+    let mut rp = ReferenceProp {
+        property: pname.to_string(),
+        target: target.to_string(),
+        fields,
+        required: required.iter().any(|r| r == pname),
+        is_identity: false,
+    };
+    // identity references are required, and (some of) their flattened fields are identity
+    // query parameters (an optional calendarReference shares schoolId)
+    rp.is_identity = is_identity_flag(p)
+        || rp.required
+            && rp.fields.iter().any(|f| {
+                rp.flattened_names(f)
+                    .iter()
+                    .any(|n| identity_params.contains(&n.to_ascii_lowercase()))
+            });
+    Some(rp)
+}
+
+fn read_properties(
+    doc: &Document,
+    props: &Map<String, Value>,
+    required: &[String],
+    identity_params: &[String],
+) -> Properties {
+    let mut out = Properties::default();
+    for (pname, p) in props {
+        if pname == "id" || pname == "_etag" || pname == "_lastModifiedDate" || pname == "_ext" {
+            continue;
+        }
+        if pname == "nameOfInstitution" {
+            out.is_education_organization = true;
+        }
+        if let Some(r) = p.get("$ref").and_then(Value::as_str) {
+            out.references
+                .extend(reference_prop(doc, pname, p, r, required, identity_params));
+            continue;
+        }
+        if let Some(kind) = scalar_kind(p) {
+            out.scalars.push((pname.clone(), kind));
+            if is_identity_flag(p) {
+                out.identity.push(IdentityPart::Scalar(pname.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// A resource's identity: its identity scalars and references in the schema's order; without
+/// identity flags at all, its required properties.
+fn resource_identity(
+    found: &mut Properties,
+    props: Option<&Map<String, Value>>,
+    required: &[String],
+) -> Vec<IdentityPart> {
+    let mut identity = std::mem::take(&mut found.identity);
+    for r in &found.references {
+        if r.is_identity {
+            identity.push(IdentityPart::Reference(r.property.clone()));
+        }
+    }
+    // keep document order: scalars and references interleaved as in the schema
+    if let Some(props) = props {
+        let order: HashMap<&str, usize> = props
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        identity.sort_by_key(|p| match p {
+            IdentityPart::Scalar(n) | IdentityPart::Reference(n) => {
+                order.get(n.as_str()).copied().unwrap_or(0)
+            }
+        });
+    }
+    if identity.is_empty() {
+        // no identity flags at all: fall back to required non-collection properties
+        for r in required {
+            if found.references.iter().any(|x| &x.property == r) {
+                identity.push(IdentityPart::Reference(r.clone()));
+            } else if found.scalars.iter().any(|(n, _)| n == r) {
+                identity.push(IdentityPart::Scalar(r.clone()));
+            }
+        }
+        for r in found.references.iter_mut() {
+            r.is_identity = identity.contains(&IdentityPart::Reference(r.property.clone()));
+        }
+    }
+    identity
+}
+
 fn read_endpoint(doc: &Document, di: usize, ns: &str, name: &str, ops: &Value) -> Option<Endpoint> {
     let schema_name = post_body_ref(doc, ops)
         .and_then(|r| doc.schema_name_of_ref(&r).map(str::to_string))
         .unwrap_or_else(|| format!("{}_{}", camel_case_namespace(ns), singularize(name)));
     let schema = doc.schema(&schema_name)?;
     let is_descriptor = name.ends_with("Descriptors");
-    let mut query_params = Vec::new();
-    if let Some(params) = ops
-        .get("get")
-        .and_then(|g| g.get("parameters"))
-        .and_then(Value::as_array)
-    {
-        for p in params {
-            if p.get("$ref").is_some() {
-                continue;
-            }
-            if p.get("in").and_then(Value::as_str) != Some("query") {
-                continue;
-            }
-            let Some(pname) = p.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            query_params.push(QueryParam {
-                name: pname.to_string(),
-                kind: scalar_kind(p).unwrap_or(ScalarKind::String),
-                is_identity: is_identity_flag(p),
-            });
-        }
-    }
+    let query_params = get_query_params(ops);
     let required: Vec<String> = schema
         .get("required")
         .and_then(Value::as_array)
@@ -522,118 +643,34 @@ fn read_endpoint(doc: &Document, di: usize, ns: &str, name: &str, ops: &Value) -
                 .collect()
         })
         .unwrap_or_default();
-    let mut scalar_props = Vec::new();
-    let mut references = Vec::new();
-    let mut identity = Vec::new();
     let identity_params: Vec<String> = query_params
         .iter()
         .filter(|p| p.is_identity)
         .map(|p| p.name.to_ascii_lowercase())
         .collect();
     let props = schema.get("properties").and_then(Value::as_object);
-    let mut is_edorg = false;
-    if let Some(props) = props {
-        for (pname, p) in props {
-            if pname == "id" || pname == "_etag" || pname == "_lastModifiedDate" || pname == "_ext"
-            {
-                continue;
-            }
-            // every education organization (school, LEA, SEA, ESC, ...) has a name of institution
-            if pname == "nameOfInstitution" {
-                is_edorg = true;
-            }
-            if let Some(r) = p.get("$ref").and_then(Value::as_str) {
-                let Some(rname) = doc.schema_name_of_ref(r) else {
-                    continue;
-                };
-                let Some(target) = rname
-                    .split_once('_')
-                    .and_then(|(_, t)| t.strip_suffix("Reference"))
-                else {
-                    continue;
-                };
-                let fields: Vec<String> = doc
-                    .schema(rname)
-                    .and_then(|s| s.get("properties"))
-                    .and_then(Value::as_object)
-                    .map(|m| m.keys().filter(|k| *k != "link").cloned().collect())
-                    .unwrap_or_default();
-                let mut rp = ReferenceProp {
-                    property: pname.clone(),
-                    target: target.to_string(),
-                    fields,
-                    required: required.contains(pname),
-                    is_identity: false,
-                };
-                // identity references are required, and (some of) their flattened fields are
-                // identity query parameters (an optional calendarReference shares schoolId)
-                rp.is_identity = is_identity_flag(p)
-                    || rp.required
-                        && rp.fields.iter().any(|f| {
-                            rp.flattened_names(f)
-                                .iter()
-                                .any(|n| identity_params.contains(&n.to_ascii_lowercase()))
-                        });
-                references.push(rp);
-                continue;
-            }
-            if let Some(kind) = scalar_kind(p) {
-                scalar_props.push((pname.clone(), kind));
-                if is_identity_flag(p) {
-                    identity.push(IdentityPart::Scalar(pname.clone()));
-                }
-            }
-        }
-    }
-    if is_descriptor {
-        identity = vec![
+    let mut found = props
+        .map(|props| read_properties(doc, props, &required, &identity_params))
+        .unwrap_or_default();
+    let identity = if is_descriptor {
+        vec![
             IdentityPart::Scalar("namespace".into()),
             IdentityPart::Scalar("codeValue".into()),
-        ];
+        ]
     } else {
-        for r in &references {
-            if r.is_identity {
-                identity.push(IdentityPart::Reference(r.property.clone()));
-            }
-        }
-        // keep document order: scalars and references interleaved as in the schema
-        if let Some(props) = props {
-            let order: HashMap<&str, usize> = props
-                .keys()
-                .enumerate()
-                .map(|(i, k)| (k.as_str(), i))
-                .collect();
-            identity.sort_by_key(|p| match p {
-                IdentityPart::Scalar(n) | IdentityPart::Reference(n) => {
-                    order.get(n.as_str()).copied().unwrap_or(0)
-                }
-            });
-        }
-        if identity.is_empty() {
-            // no identity flags at all: fall back to required non-collection properties
-            for r in &required {
-                if references.iter().any(|x| &x.property == r) {
-                    identity.push(IdentityPart::Reference(r.clone()));
-                } else if scalar_props.iter().any(|(n, _)| n == r) {
-                    identity.push(IdentityPart::Scalar(r.clone()));
-                }
-            }
-            for r in references.iter_mut() {
-                r.is_identity = identity.contains(&IdentityPart::Reference(r.property.clone()));
-            }
-        }
-    }
+        resource_identity(&mut found, props, &required)
+    };
     Some(Endpoint {
         namespace: ns.to_string(),
         name: name.to_string(),
         schema_name,
         is_descriptor,
         query_params,
-        scalar_props,
-        references,
+        scalar_props: found.scalars,
+        references: found.references,
         required,
         identity,
-        is_education_organization: is_edorg,
+        is_education_organization: found.is_education_organization,
         document: di,
     })
 }

@@ -8,36 +8,14 @@
 //! reference and the target's own property names (`educationOrganizationId` → `schoolId`,
 //! role-named references, values repeated through two references).
 
+use crate::uniform::{UniformMap, UniformSet};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use xxhash_rust::xxh3::xxh3_128;
 
-/// A hasher for keys that are already uniform 128-bit hashes (xxh3): it keeps 64 of their bits.
-#[derive(Default, Clone, Copy)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u128(&mut self, n: u128) {
-        self.0 ^= n as u64;
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = self.0.rotate_left(17) ^ n as u64;
-    }
-}
-
-pub type KeyBuild = BuildHasherDefault<KeyHasher>;
-pub type KeySet = HashSet<u128, KeyBuild>;
-pub type KeyMap<V> = HashMap<u128, V, KeyBuild>;
+/// Keys are uniform already (xxh3): kept in the [`crate::uniform`] maps without hashing again.
+pub type KeySet = UniformSet<u128>;
+pub type KeyMap<V> = UniformMap<u128, V>;
 
 /// The text of a scalar value in a reference key: strings as they are, numbers as written,
 /// `true`/`false`/`null`; objects and arrays as JSON.
