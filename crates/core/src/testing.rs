@@ -386,3 +386,27 @@ impl Http for FakeApi {
         })
     }
 }
+
+// --- the shared Ed-Fi files ---------------------------------------------------------------------
+
+/// The bytes of a file of `../shared/edfi` beside the repository (`openapi/...`,
+/// `dependencies/...`). Native tests only: wasm32 in node has no filesystem.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn shared_file(path: &str) -> Vec<u8> {
+    let full = format!("{}/../../../shared/edfi/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// An OpenAPI document of `../shared/edfi/openapi/`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn openapi_document(name: &str) -> crate::api::openapi::Document {
+    let doc = serde_json::from_slice(&shared_file(&format!("openapi/{name}")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    crate::api::openapi::Document::new(doc).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The model of OpenAPI documents of `../shared/edfi/openapi/`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn openapi_model(names: &[&str]) -> crate::api::openapi::Model {
+    crate::api::openapi::Model::new(names.iter().map(|n| openapi_document(n)).collect())
+}

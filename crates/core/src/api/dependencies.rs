@@ -212,11 +212,7 @@ mod tests {
     // filesystem; every test using it is `cfg(not(target_arch = "wasm32"))`.
     #[cfg(not(target_arch = "wasm32"))]
     fn read(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../../../shared/edfi/dependencies/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+        crate::testing::shared_file(&format!("dependencies/{name}"))
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -246,12 +246,10 @@ mod tests {
     // filesystem; every test using it is `cfg(not(target_arch = "wasm32"))`.
     #[cfg(not(target_arch = "wasm32"))]
     fn examples() -> Vec<(String, u16, Value)> {
-        let path = format!(
-            "{}/../../../shared/edfi/examples/error-and-auth-responses.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let doc: Value = serde_json::from_str(&text).unwrap();
+        let doc: Value = serde_json::from_slice(&crate::testing::shared_file(
+            "examples/error-and-auth-responses.json",
+        ))
+        .unwrap();
         doc["examples"]
             .as_array()
             .unwrap()

@@ -697,12 +697,7 @@ mod tests {
     // filesystem; every test using it is `cfg(not(target_arch = "wasm32"))`.
     #[cfg(not(target_arch = "wasm32"))]
     fn load(name: &str) -> Document {
-        let p = format!(
-            "{}/../../../shared/edfi/openapi/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
-        Document::new(serde_json::from_str(&text).unwrap()).unwrap()
+        crate::testing::openapi_document(name)
     }
 
     #[test]

@@ -9,22 +9,19 @@
 //! [`decide_delete`].
 
 use super::fetch::{fetch_all, MAX_PAGE_SIZE};
+use super::payloads::Payloads;
 use super::scheduler::{
     self, log_finished, LevelOrder, Outcome, Prepared, Settled, SkipGroup, StateChange, Tally,
     Task, Work,
 };
-use super::send::payload_lines;
 use super::RunError;
 use crate::api::errors::error_messages;
 use crate::api::openapi::{canonical_scalar, Endpoint, IdentityPart, Model};
 use crate::api::session::Session;
 use crate::api::url::query_url;
 use crate::config::ValidationMethod;
-use crate::data::lines::{count_lines, LineError};
-use crate::data::plan::DataPlan;
-use crate::ports::{
-    DataFile, DataSource, Digest, DigestMap, LogLevel, Method, PayloadState, StateStore,
-};
+use crate::data::lines::LineError;
+use crate::ports::{DataFile, Digest, DigestMap, LogLevel, Method, PayloadState};
 use crate::results::{FailureKind, FailureMethod, RunResults};
 use crate::state::{decide_delete, is_success, Decision, ResendCriteria};
 use futures::stream::LocalBoxStream;
@@ -147,45 +144,30 @@ pub fn matches_identity(values: &[IdentityValue], record: &Value) -> bool {
 /// Descriptor values of an endpoint: (namespace, codeValue) canonical → ids.
 type DescriptorIds = HashMap<(String, String), Vec<String>>;
 
-/// Deletes the records of the payloads of `data` (levels in dependency order, processed in
+/// Deletes the records of the payloads of `p.data` (levels in dependency order, processed in
 /// reverse). Results accumulate in `results`; the state loses every payload deleted or not
 /// found. Returns every skip with its reason.
 pub async fn delete(
-    session: &Session<'_>,
+    p: &Payloads<'_, '_>,
     model: &Model,
-    data: &DataPlan,
-    source: &dyn DataSource,
-    state: Option<&dyn StateStore>,
-    criteria: &ResendCriteria,
     results: &mut RunResults,
 ) -> Result<Vec<SkipGroup>, RunError> {
-    let task = Delete {
-        session,
-        model,
-        data,
-        source,
-        state,
-        criteria,
-    };
-    let levels = data.level_names();
+    let levels = p.data.level_names();
+    let task = Delete { p, model };
     scheduler::run(
         &task,
-        session,
+        p.session,
         &LevelOrder::Reverse,
         &levels,
-        state,
+        p.state,
         results,
     )
     .await
 }
 
-struct Delete<'a, 's> {
-    session: &'a Session<'s>,
+struct Delete<'a, 'b, 's> {
+    p: &'a Payloads<'b, 's>,
     model: &'a Model,
-    data: &'a DataPlan,
-    source: &'a dyn DataSource,
-    state: Option<&'a dyn StateStore>,
-    criteria: &'a ResendCriteria,
 }
 
 struct EndpointCtx<'m> {
@@ -197,7 +179,7 @@ struct EndpointCtx<'m> {
     descriptors: Option<Result<DescriptorIds, String>>,
 }
 
-impl<'a> Task for Delete<'a, '_> {
+impl<'a> Task for Delete<'a, '_, '_> {
     type Ctx = EndpointCtx<'a>;
     type Item = Result<String, LineError>;
 
@@ -206,25 +188,22 @@ impl<'a> Task for Delete<'a, '_> {
         name: &str,
         _results: &mut RunResults,
     ) -> Result<Option<Prepared<EndpointCtx<'a>>>, RunError> {
-        let ns = self.session.config.namespace_for(name);
+        let p = self.p;
+        let ns = p.session.config.namespace_for(name);
         let endpoint = self
             .model
             .find(ns, name)
             .map(|i| &self.model.endpoints[i])
             .ok_or_else(|| RunError::UnknownEndpoint(name.to_string()))?;
-        let known = match self.state {
-            Some(state) => state.load(name).await?,
-            None => DigestMap::default(),
-        };
+        let known = p.known(name).await?;
         let descriptors = if endpoint.is_descriptor {
-            Some(descriptor_ids(self.session, name).await?)
+            Some(descriptor_ids(p.session, name).await?)
         } else {
             None
         };
-        let url = self.session.config.resource_url(name);
-        let files = self.data.files_of(name);
-        let total = count_lines(self.source, &files).await?;
-        self.session.log(
+        let url = p.session.config.resource_url(name);
+        let (files, total) = p.files(name).await?;
+        p.session.log(
             LogLevel::Info,
             format!("deleting {total} payloads of endpoint {name} from {url} ..."),
         );
@@ -245,7 +224,7 @@ impl<'a> Task for Delete<'a, '_> {
         &'s self,
         stage: &'s [Prepared<EndpointCtx<'a>>],
     ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>> {
-        payload_lines(self.source, stage, |p| &p.ctx.files)
+        self.p.lines(stage, |p| &p.ctx.files)
     }
 
     async fn process(
@@ -255,21 +234,22 @@ impl<'a> Task for Delete<'a, '_> {
     ) -> Result<Outcome, RunError> {
         match text {
             Err(e) => Ok(Outcome::failed(FailureMethod::Read, e.to_string())),
-            Ok(text) => delete_line(self.session, ctx, &text, self.criteria).await,
+            Ok(text) => delete_line(self.p.session, ctx, &text, self.p.criteria).await,
         }
     }
 
     async fn finish(&self, p: &Prepared<EndpointCtx<'a>>, tally: &Tally) -> Result<(), RunError> {
-        log_finished(self.session, &p.endpoint, tally);
+        let session = self.p.session;
+        log_finished(session, &p.endpoint, tally);
         const SHOWN: usize = 10;
         for (reason, n) in tally.reasons.iter().take(SHOWN) {
-            self.session.log(
+            session.log(
                 LogLevel::Info,
                 format!("  (reason: [{reason}]; instances: {n})"),
             );
         }
         if tally.reasons.len() > SHOWN {
-            self.session.log(
+            session.log(
                 LogLevel::Info,
                 format!("  (... and {} others)", tally.reasons.len() - SHOWN),
             );

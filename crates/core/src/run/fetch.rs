@@ -629,17 +629,7 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn unsupported_keys_from_the_openapi_document() {
-        let load = |name: &str| {
-            let p = format!(
-                "{}/../../../shared/edfi/openapi/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            crate::api::openapi::Document::new(
-                serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap(),
-            )
-            .unwrap()
-        };
-        let m = Model::new(vec![load("odsapi-7.x_resources_openapi3_ds5.0.json")]);
+        let m = crate::testing::openapi_model(&["odsapi-7.x_resources_openapi3_ds5.0.json"]);
         let students = &m.endpoints[m.find("ed-fi", "students").unwrap()];
         let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
             pairs

@@ -12,11 +12,13 @@ pub mod create;
 pub mod delete;
 mod error;
 pub mod fetch;
+mod payloads;
 pub mod scheduler;
 pub mod send;
 pub mod truncate;
 
 pub use error::RunError;
+pub use payloads::Payloads;
 
 use crate::api::dependencies::Dependencies;
 use crate::api::openapi::Model;
@@ -185,30 +187,25 @@ impl Runner<'_> {
         match job.command {
             Command::Send | Command::Validate | Command::ValidateSend | Command::Delete => {
                 let data = self.data(&deps, &selected).await?;
+                let payloads = Payloads {
+                    session: &session,
+                    data: &data,
+                    source: ports.data,
+                    state: ports.state,
+                    criteria: &criteria,
+                };
                 match job.command {
-                    Command::Send => {
-                        send::send(&session, &data, ports.data, ports.state, &criteria, results)
-                            .await
-                    }
+                    Command::Send => send::send(&payloads, results).await,
                     Command::Delete => {
                         let model = self.model(&session).await?;
                         let mut endpoints: Vec<String> =
                             data.endpoints().map(|p| p.endpoint.clone()).collect();
                         endpoints.reverse();
                         self.confirm(endpoints, false).await?;
-                        outcome.skips = delete::delete(
-                            &session,
-                            &model,
-                            &data,
-                            ports.data,
-                            ports.state,
-                            &criteria,
-                            results,
-                        )
-                        .await?;
+                        outcome.skips = delete::delete(&payloads, &model, results).await?;
                         Ok(())
                     }
-                    _ => self.validate(&session, &data, &criteria, results).await,
+                    _ => self.validate(&payloads, results).await,
                 }
             }
             Command::Truncate => {
@@ -309,11 +306,10 @@ impl Runner<'_> {
     /// `validate` and `validate+send`.
     async fn validate(
         &self,
-        session: &Session<'_>,
-        data: &DataPlan,
-        criteria: &crate::state::ResendCriteria,
+        payloads: &Payloads<'_, '_>,
         results: &mut RunResults,
     ) -> Result<(), RunError> {
+        let session = payloads.session;
         let model = self.model(session).await?;
         let validation = Validation {
             config: self.config,
@@ -325,18 +321,9 @@ impl Runner<'_> {
             options: ValidateOptions::for_threads(self.job.threads),
         };
         if self.job.command == Command::Validate {
-            return validation.run(data, results).await;
+            return validation.run(payloads.data, results).await;
         }
-        match crate::validate::validate_then_send(
-            &validation,
-            session,
-            data,
-            self.ports.state,
-            criteria,
-            results,
-        )
-        .await?
-        {
+        match crate::validate::validate_then_send(&validation, payloads, results).await? {
             ValidateSendOutcome::Sent => Ok(()),
             ValidateSendOutcome::NotSent { failed, processed } => {
                 Err(RunError::NotSent { failed, processed })

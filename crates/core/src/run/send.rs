@@ -3,59 +3,36 @@
 //! whose last outcome was a success is skipped unless a resend flag selects it
 //! ([`crate::state::decide`]); outcomes go to the state store as they arrive.
 
+use super::payloads::Payloads;
 use super::scheduler::{
     self, log_finished, LevelOrder, Outcome, Prepared, Settled, StateChange, Task, Work,
 };
 use super::RunError;
 use crate::api::errors::error_messages;
-use crate::api::session::Session;
-use crate::data::lines::{file_lines, LineError};
-use crate::data::plan::DataPlan;
-use crate::ports::{
-    DataFile, DataSource, Digest, DigestMap, LogLevel, Method, PayloadState, StateStore,
-};
+use crate::data::lines::LineError;
+use crate::ports::{DataFile, Digest, DigestMap, LogLevel, Method, PayloadState};
 use crate::results::{FailureMethod, RunResults};
-use crate::state::{decide, is_success, Decision, ResendCriteria};
-use futures::stream::{LocalBoxStream, StreamExt};
+use crate::state::{decide, is_success, Decision};
+use futures::stream::LocalBoxStream;
 
-/// Sends the payloads of `data` (its levels in dependency order). Results accumulate in
+/// Sends the payloads of `p.data` (its levels in dependency order). Results accumulate in
 /// `results`; state is recorded as outcomes arrive and flushed at the end (also after an error
 /// that stops the run).
-pub async fn send(
-    session: &Session<'_>,
-    data: &DataPlan,
-    source: &dyn DataSource,
-    state: Option<&dyn StateStore>,
-    criteria: &ResendCriteria,
-    results: &mut RunResults,
-) -> Result<(), RunError> {
-    let task = Send {
-        session,
-        data,
-        source,
-        state,
-        criteria,
-    };
-    let levels = data.level_names();
+pub async fn send(p: &Payloads<'_, '_>, results: &mut RunResults) -> Result<(), RunError> {
+    let levels = p.data.level_names();
     scheduler::run(
-        &task,
-        session,
+        &Send(p),
+        p.session,
         &LevelOrder::Forward,
         &levels,
-        state,
+        p.state,
         results,
     )
     .await?;
     Ok(())
 }
 
-struct Send<'a, 's> {
-    session: &'a Session<'s>,
-    data: &'a DataPlan,
-    source: &'a dyn DataSource,
-    state: Option<&'a dyn StateStore>,
-    criteria: &'a ResendCriteria,
-}
+struct Send<'a, 'b, 's>(&'a Payloads<'b, 's>);
 
 struct Endpoint {
     url: String,
@@ -64,7 +41,7 @@ struct Endpoint {
     known: DigestMap<PayloadState>,
 }
 
-impl Task for Send<'_, '_> {
+impl Task for Send<'_, '_, '_> {
     type Ctx = Endpoint;
     type Item = Result<String, LineError>;
 
@@ -73,14 +50,11 @@ impl Task for Send<'_, '_> {
         endpoint: &str,
         _results: &mut RunResults,
     ) -> Result<Option<Prepared<Endpoint>>, RunError> {
-        let files = self.data.files_of(endpoint);
-        let known = match self.state {
-            Some(state) => state.load(endpoint).await?,
-            None => DigestMap::default(),
-        };
-        let total = crate::data::lines::count_lines(self.source, &files).await?;
-        let url = self.session.config.resource_url(endpoint);
-        self.session.log(
+        let p = self.0;
+        let known = p.known(endpoint).await?;
+        let (files, total) = p.files(endpoint).await?;
+        let url = p.session.config.resource_url(endpoint);
+        p.session.log(
             LogLevel::Info,
             format!("sending endpoint {endpoint} ({total} payloads) to {url} ..."),
         );
@@ -95,7 +69,7 @@ impl Task for Send<'_, '_> {
         &'s self,
         stage: &'s [Prepared<Endpoint>],
     ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>> {
-        payload_lines(self.source, stage, |p| &p.ctx.files)
+        self.0.lines(stage, |p| &p.ctx.files)
     }
 
     async fn process(
@@ -108,10 +82,11 @@ impl Task for Send<'_, '_> {
             Err(e) => return Ok(Outcome::failed(FailureMethod::Read, e.to_string())),
         };
         let digest = Digest::of_line(&text);
-        if let Decision::Skip = decide(ctx.known.get(&digest), self.criteria) {
+        if let Decision::Skip = decide(ctx.known.get(&digest), self.0.criteria) {
             return Ok(Outcome::new(Settled::Skipped { reason: None }));
         }
         let resp = match self
+            .0
             .session
             .call(Method::Post, &ctx.url, Some(text.as_bytes()))
             .await?
@@ -138,7 +113,7 @@ impl Task for Send<'_, '_> {
         tally: &scheduler::Tally,
     ) -> Result<(), RunError> {
         if tally.skipped > 0 {
-            self.session.log(
+            self.0.session.log(
                 LogLevel::Info,
                 format!(
                     "skipped {} of {} payloads because they were previously processed and did not match any resend criteria",
@@ -146,33 +121,9 @@ impl Task for Send<'_, '_> {
                 ),
             );
         }
-        log_finished(self.session, &p.endpoint, tally);
+        log_finished(self.0.session, &p.endpoint, tally);
         Ok(())
     }
-}
-
-/// The payload lines of a stage's endpoints (each endpoint's files, in order) as work items.
-pub(crate) fn payload_lines<'s, C>(
-    source: &'s dyn DataSource,
-    stage: &'s [Prepared<C>],
-    files: impl Fn(&'s Prepared<C>) -> &'s [DataFile],
-) -> LocalBoxStream<'s, Result<Work<Result<String, LineError>>, RunError>> {
-    let files: Vec<(usize, DataFile)> = stage
-        .iter()
-        .enumerate()
-        .flat_map(|(ep, p)| files(p).iter().map(move |f| (ep, f.clone())))
-        .collect();
-    file_lines(source, files)
-        .map(|line| {
-            let line = line?;
-            Ok(Work {
-                ep: line.ep,
-                file: line.file,
-                line: line.line.number,
-                item: line.line.text,
-            })
-        })
-        .boxed_local()
 }
 
 #[cfg(test)]
@@ -183,10 +134,13 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
+    use crate::api::session::Session;
     use crate::config::{Config, LoadOptions};
+    use crate::data::plan::DataPlan;
     use crate::data::plan::EndpointPlan;
     use crate::ports::{Event, EventSink};
     use crate::results::{FailureKind, RunMetadata};
+    use crate::state::ResendCriteria;
     use crate::testing::{block_on, FakeApi, FakeClock, MemFiles, MemState};
     use std::time::Duration;
 
@@ -239,16 +193,14 @@ mod tests {
             let session = Session::connect(&config, api, clock, &NoEvents)
                 .await
                 .expect("connect");
-            send(
-                &session,
+            let payloads = Payloads {
+                session: &session,
                 data,
-                files,
-                Some(state),
-                &ResendCriteria::default(),
-                &mut results,
-            )
-            .await
-            .expect("send");
+                source: files,
+                state: Some(state),
+                criteria: &ResendCriteria::default(),
+            };
+            send(&payloads, &mut results).await.expect("send");
         });
         results
     }

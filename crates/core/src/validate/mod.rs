@@ -31,10 +31,9 @@ use crate::api::session::{Session, SessionError};
 use crate::config::{Config, ReferenceBehavior, ValidationMethod};
 use crate::data::lines::{count_lines, file_lines, FileLine, OwnedLine, ReadError};
 use crate::data::plan::{DataPlan, EndpointPlan};
-use crate::ports::{Cache, DataFile, DataSource, Event, EventSink, LogLevel, StateStore};
+use crate::ports::{Cache, DataFile, DataSource, Event, EventSink, LogLevel};
 use crate::results::{ResourceResults, RunResults};
 use crate::run::RunError;
-use crate::state::ResendCriteria;
 use check::{par_map, EndpointChecker, LineCheck, Methods};
 use descriptors::DescriptorIndex;
 use futures::stream::{self, StreamExt};
@@ -677,12 +676,10 @@ pub enum ValidateSendOutcome {
 /// validation's (also when `max_failures` stopped it).
 pub async fn validate_then_send(
     validation: &Validation<'_, '_>,
-    session: &Session<'_>,
-    data: &DataPlan,
-    state: Option<&dyn StateStore>,
-    criteria: &ResendCriteria,
+    payloads: &crate::run::Payloads<'_, '_>,
     results: &mut RunResults,
 ) -> Result<ValidateSendOutcome, RunError> {
+    let data = payloads.data;
     let mut checked = RunResults::new(results.meta.clone());
     if let Err(e) = validation.run(data, &mut checked).await {
         if matches!(e, RunError::ValidationStopped { .. }) {
@@ -712,7 +709,7 @@ pub async fn validate_then_send(
             format!("all {} payloads validate ok; sending...", totals.processed),
         );
     }
-    crate::run::send::send(session, data, validation.source, state, criteria, results).await?;
+    crate::run::send::send(payloads, results).await?;
     Ok(ValidateSendOutcome::Sent)
 }
 

@@ -177,6 +177,11 @@ fn segment_text(s: &LocationSegment<'_>) -> String {
 }
 
 /// Python jsonschema's message for an error, plus lightbeam's path suffix:
+/// `5 is less than the minimum of 10`.
+fn bound(instance: &Value, comparison: &str, limit: &Value) -> String {
+    format!("{} is {comparison} of {}", repr(instance), repr(limit))
+}
+
 /// `f"{e.message} {context}"` with `context = " in " + " -> ".join(path)` (or empty).
 pub fn python_message(err: &ValidationError<'_>) -> String {
     let instance: &Value = err.instance();
@@ -191,62 +196,30 @@ pub fn python_message(err: &ValidationError<'_>) -> String {
             };
             format!("{} is not of type {}", repr(instance), names.join(", "))
         }
-        ValidationErrorKind::MaxLength { limit } => format!(
-            "{} {}",
-            repr(instance),
-            if *limit == 0 {
-                "is expected to be empty"
-            } else {
-                "is too long"
-            }
-        ),
-        ValidationErrorKind::MinLength { limit } => format!(
-            "{} {}",
-            repr(instance),
-            if *limit == 1 {
-                "should be non-empty"
-            } else {
-                "is too short"
-            }
-        ),
-        ValidationErrorKind::MaxItems { limit } => format!(
-            "{} {}",
-            repr(instance),
-            if *limit == 0 {
-                "is expected to be empty"
-            } else {
-                "is too long"
-            }
-        ),
-        ValidationErrorKind::MinItems { limit } => format!(
-            "{} {}",
-            repr(instance),
-            if *limit == 1 {
-                "should be non-empty"
-            } else {
-                "is too short"
-            }
-        ),
-        ValidationErrorKind::Minimum { limit } => format!(
-            "{} is less than the minimum of {}",
-            repr(instance),
-            repr(limit)
-        ),
-        ValidationErrorKind::Maximum { limit } => format!(
-            "{} is greater than the maximum of {}",
-            repr(instance),
-            repr(limit)
-        ),
-        ValidationErrorKind::ExclusiveMinimum { limit } => format!(
-            "{} is less than or equal to the minimum of {}",
-            repr(instance),
-            repr(limit)
-        ),
-        ValidationErrorKind::ExclusiveMaximum { limit } => format!(
-            "{} is greater than or equal to the maximum of {}",
-            repr(instance),
-            repr(limit)
-        ),
+        ValidationErrorKind::MaxLength { limit } | ValidationErrorKind::MaxItems { limit } => {
+            let words = match limit {
+                0 => "is expected to be empty",
+                _ => "is too long",
+            };
+            format!("{} {words}", repr(instance))
+        }
+        ValidationErrorKind::MinLength { limit } | ValidationErrorKind::MinItems { limit } => {
+            let words = match limit {
+                1 => "should be non-empty",
+                _ => "is too short",
+            };
+            format!("{} {words}", repr(instance))
+        }
+        ValidationErrorKind::Minimum { limit } => bound(instance, "less than the minimum", limit),
+        ValidationErrorKind::Maximum { limit } => {
+            bound(instance, "greater than the maximum", limit)
+        }
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            bound(instance, "less than or equal to the minimum", limit)
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            bound(instance, "greater than or equal to the maximum", limit)
+        }
         ValidationErrorKind::Enum { options } => {
             format!("{} is not one of {}", repr(instance), repr(options))
         }

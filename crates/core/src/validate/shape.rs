@@ -402,19 +402,9 @@ mod tests {
     use super::*;
 
     fn model(resources: &str, descriptors: Option<&str>) -> Model {
-        let load = |name: &str| {
-            let p = format!(
-                "{}/../../../shared/edfi/openapi/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
-            Document::new(serde_json::from_str(&text).unwrap()).unwrap()
-        };
-        let mut docs = vec![load(resources)];
-        if let Some(d) = descriptors {
-            docs.push(load(d));
-        }
-        Model::new(docs)
+        let mut names = vec![resources];
+        names.extend(descriptors);
+        crate::testing::openapi_model(&names)
     }
 
     /// Every reference's fields are its target's identity values (the premise of keying

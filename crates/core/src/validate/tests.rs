@@ -67,6 +67,25 @@ fn data_file(endpoint: &str, path: &str) -> DataFile {
     }
 }
 
+/// A validation with local data only (no API), reporting to `events`.
+fn offline<'a>(
+    config: &'a Config,
+    model: &'a Model,
+    events: &'a Recorder,
+    source: &'a MemFiles,
+    options: ValidateOptions,
+) -> Validation<'a, 'static> {
+    Validation {
+        config,
+        model,
+        session: None,
+        events,
+        source,
+        cache: None,
+        options,
+    }
+}
+
 struct Run {
     results: RunResults,
     outcome: Result<(), RunError>,
@@ -77,18 +96,16 @@ fn validate(model: &Model, config: &Config, data: &Data, threads: usize) -> Run 
     let source = data.source();
     let sink = Recorder::default();
     let plan = data.plan();
-    let v = Validation {
+    let v = offline(
         config,
         model,
-        session: None,
-        events: &sink,
-        source: &source,
-        cache: None,
-        options: ValidateOptions {
+        &sink,
+        &source,
+        ValidateOptions {
             threads,
             batch_lines: 3,
         },
-    };
+    );
     let mut results = RunResults::default();
     let outcome = block_on(v.run(&plan, &mut results));
     let logs = sink.logs(LogLevel::Debug);
@@ -377,18 +394,11 @@ fn threads_change_nothing_but_speed() {
         let source = data.source();
         let sink = Recorder::default();
         let plan = data.plan();
-        let v = Validation {
-            config: &config,
-            model: &model,
-            session: None,
-            events: &sink,
-            source: &source,
-            cache: None,
-            options: ValidateOptions {
-                threads,
-                batch_lines: 1024,
-            },
+        let options = ValidateOptions {
+            threads,
+            batch_lines: 1024,
         };
+        let v = offline(&config, &model, &sink, &source, options);
         let mut results = RunResults::default();
         block_on(v.run(&plan, &mut results)).unwrap();
         results
@@ -505,15 +515,7 @@ fn a_repeat_in_another_file_of_the_endpoint_names_the_first_file() {
     };
     let sink = Recorder::default();
     let config = all_methods();
-    let v = Validation {
-        config: &config,
-        model: &model,
-        session: None,
-        events: &sink,
-        source: &source,
-        cache: None,
-        options: ValidateOptions::default(),
-    };
+    let v = offline(&config, &model, &sink, &source, ValidateOptions::default());
     let mut results = RunResults::default();
     block_on(v.run(&plan, &mut results)).unwrap();
     let got: Vec<(String, Vec<u64>, String)> = results.resources["students"]
@@ -556,15 +558,7 @@ fn a_repeat_in_another_file_of_the_endpoint_names_the_first_file() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn shared_model(resources: &str, descriptors: &str) -> Model {
-    let load = |name: &str| {
-        let p = format!(
-            "{}/../../../shared/edfi/openapi/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
-        Document::new(serde_json::from_str(&text).unwrap()).unwrap()
-    };
-    Model::new(vec![load(resources), load(descriptors)])
+    crate::testing::openapi_model(&[resources, descriptors])
 }
 
 /// The same journey on every document kind: a school, students, enrollments, with one failure
@@ -650,52 +644,42 @@ fn shared_journey(model: &Model, expected_schema_messages: [&str; 2]) {
     }
 }
 
+/// [`shared_journey`] on a pair of documents: every kind gives a wrong type and a missing
+/// required property.
+#[cfg(not(target_arch = "wasm32"))]
+fn documents_journey(resources: &str, descriptors: &str) {
+    let failures = [
+        "7 is not of type 'string'  in firstName",
+        "'lastSurname' is a required property ",
+    ];
+    shared_journey(&shared_model(resources, descriptors), failures);
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn ds50_documents() {
-    let model = shared_model(
+    documents_journey(
         "odsapi-7.x_resources_openapi3_ds5.0.json",
         "odsapi-7.x_descriptors_openapi3_ds5.0.json",
-    );
-    shared_journey(
-        &model,
-        [
-            "7 is not of type 'string'  in firstName",
-            "'lastSurname' is a required property ",
-        ],
     );
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn ds40_documents() {
-    let model = shared_model(
+    documents_journey(
         "odsapi-6.1_resources_openapi3_ds4.0-tpdm.json",
         "odsapi-6.1_descriptors_openapi3_ds4.0-tpdm.json",
     );
-    shared_journey(
-        &model,
-        [
-            "7 is not of type 'string'  in firstName",
-            "'lastSurname' is a required property ",
-        ],
-    );
 }
 
+/// DS 3.3: reference fields are not flagged as identity; the enrollment's identity still
+/// includes its school and student (the Python tool would compare entryDate alone).
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn swagger2_documents() {
-    // DS 3.3: reference fields are not flagged as identity; the enrollment's identity still
-    // includes its school and student (the Python tool would compare entryDate alone)
-    let model = shared_model(
+    documents_journey(
         "odsapi-5.3_resources_swagger2_ds3.3.1b-tpdm.json",
         "odsapi-5.3_descriptors_openapi3-converted_ds3.3.json",
-    );
-    shared_journey(
-        &model,
-        [
-            "7 is not of type 'string'  in firstName",
-            "'lastSurname' is a required property ",
-        ],
     );
 }
