@@ -34,23 +34,8 @@ with open(sys.argv[1], "w") as f:
 PY
 start_sandbox vurl
 start_sandbox lurl --latency-ms 20
-mk_config() { # DIR URL DATA
-  mkdir -p "$1"
-  cat >"$1/lightbeam.yaml" <<YAML
-state_dir: $1/state
-data_dir: $3
-edfi_api:
-  base_url: $2
-  mode: shared_instance
-  client_id: testkey
-  client_secret: testsecret
-connection:
-  pool_size: 6
-log_level: WARNING
-YAML
-}
-mk_config "$work/cfg-v" "$vurl" "$work/validate"
-mk_config "$work/cfg-s" "$lurl" "$work/send"
+write_config "$work/cfg-v" "$vurl" 6 WARNING "$work/validate"
+write_config "$work/cfg-s" "$lurl" 6 WARNING "$work/send"
 
 echo "== native CLI: lightbeam validate on $vlines lines"
 t0=$(date +%s.%N)

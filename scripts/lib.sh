@@ -27,11 +27,13 @@ stop_sandboxes() {
   SANDBOX_PIDS=()
 }
 
-# write_config DIR URL POOL [LOG_LEVEL]: a lightbeam.yaml for the sandbox at URL.
+# write_config DIR URL POOL [LOG_LEVEL] [DATA_DIR]: a lightbeam.yaml for the sandbox at URL
+# (data in DATA_DIR, by default DIR/data/).
 write_config() {
+  mkdir -p "$1"
   cat >"$1/lightbeam.yaml" <<YAML
 state_dir: $1/state
-data_dir: $1/data/
+data_dir: ${5:-$1/data/}
 edfi_api:
   base_url: $2
   mode: shared_instance
