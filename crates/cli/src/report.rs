@@ -1,16 +1,15 @@
 //! What the console shows after a run: the count table, `delete`'s skips, the first failures
 //! of each endpoint, and the closing summary.
 
-use crate::args::Args;
 use crate::console::Console;
 use crate::error::CliError;
-use crate::run::write_file;
 use lightbeam_core::config::Config;
 use lightbeam_core::ports::LogLevel;
 use lightbeam_core::results::{Command, RunResults};
 use lightbeam_core::run::count::count_table;
 use lightbeam_core::run::RunOutcome;
 use std::io::Write;
+use std::path::Path;
 
 /// How many of a list are shown.
 const SHOWN: usize = 10;
@@ -22,27 +21,47 @@ fn first_lines(lines: &[u64]) -> String {
     format!("{}{more}", shown.join(", "))
 }
 
-/// The count table: every row into `--results-file`, else the rows with records on stdout.
-pub fn count(
-    args: &Args,
+/// `--results-file`: the results JSON, or for `count` (when it went through) every row of its
+/// table, as the Python tool writes them.
+pub fn results_file(
+    path: &str,
     config: &Config,
     console: &Console,
     outcome: &RunOutcome,
 ) -> Result<(), CliError> {
-    let separator = &config.count.separator;
-    match &args.results_file {
-        Some(path) => {
-            write_file(path, &count_table(&outcome.counts, separator, true))?;
-            console.log(LogLevel::Info, &format!("results written to {path}"));
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(count_table(&outcome.counts, separator, false).as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(CliError::Stdout)?;
-        }
+    if outcome.command != Command::Count {
+        return write_file(path, &outcome.results.to_json());
+    }
+    if outcome.fatal().is_none() {
+        write_file(
+            path,
+            &count_table(&outcome.counts, &config.count.separator, true),
+        )?;
+        console.log(LogLevel::Info, &format!("results written to {path}"));
     }
     Ok(())
+}
+
+/// Writes a file, creating its folder.
+fn write_file(path: &str, text: &str) -> Result<(), CliError> {
+    let error = |error| CliError::ResultsFile {
+        path: path.to_string(),
+        error,
+    };
+    if let Some(parent) = Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(error)?;
+        }
+    }
+    std::fs::write(path, text).map_err(error)
+}
+
+/// The count table on stdout: the endpoints with records (or an error).
+pub fn count(config: &Config, outcome: &RunOutcome) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(count_table(&outcome.counts, &config.count.separator, false).as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(CliError::Stdout)
 }
 
 /// The payloads `delete` skipped, by endpoint, reason and file.

@@ -114,8 +114,8 @@ fn job(args: &Args, command: Command, config: &Config, config_file: String) -> J
     }
 }
 
-/// The results file (written whatever happened, but for `count`, whose file is its table), then
-/// what the console shows, and the exit code.
+/// The results file (written whatever happened, but for `count`, whose file is its table),
+/// then what the console shows, and the exit code.
 fn finish(
     args: &Args,
     config: &Config,
@@ -123,34 +123,18 @@ fn finish(
     outcome: RunOutcome,
 ) -> Result<i32, CliError> {
     if let Some(path) = &args.results_file {
-        if outcome.command != Command::Count {
-            write_file(path, &outcome.results.to_json())?;
-        }
+        report::results_file(path, config, console, &outcome)?;
     }
     if let Some(e) = outcome.fatal() {
         return Err(CliError::Run(e.clone()));
     }
     match outcome.command {
-        Command::Count => report::count(args, config, console, &outcome)?,
+        Command::Count if args.results_file.is_none() => report::count(config, &outcome)?,
         Command::Delete => report::skips(console, &outcome),
         _ => {}
     }
     report::summary(console, &outcome);
     Ok(outcome.exit_code(args.strict))
-}
-
-/// Writes a file, creating its folder.
-pub fn write_file(path: &str, text: &str) -> Result<(), CliError> {
-    let error = |error| CliError::ResultsFile {
-        path: path.to_string(),
-        error,
-    };
-    if let Some(parent) = Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(error)?;
-        }
-    }
-    std::fs::write(path, text).map_err(error)
 }
 
 /// The config file (`-c`, or `./lightbeam.yaml`/`./lightbeam.yml`) with `-p` and `--set`.

@@ -2,20 +2,10 @@
 //! `{endpoint}.jsonl|.ndjson|.json` at the top of the data folder and
 //! `{endpoint}/*.jsonl|.ndjson|.json` one folder down, names matched case-insensitively.
 
+pub use crate::ports::DataFile;
+
 /// File extensions of data files (matched case-insensitively).
 pub const DATA_FILE_EXTENSIONS: [&str; 3] = ["jsonl", "ndjson", "json"];
-
-/// A data file and the endpoint it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataFile {
-    pub endpoint: String,
-    /// Path relative to the data folder, with `/` separators (as listed, normalised): what the
-    /// data source reads.
-    pub path: String,
-    /// The name in messages and results (`./data/students.jsonl`): see
-    /// [`crate::ports::DataSource::display_name`].
-    pub name: String,
-}
 
 /// Why a file that looks like data maps to no endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]

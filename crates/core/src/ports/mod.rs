@@ -7,7 +7,6 @@
 
 mod memory;
 
-pub use crate::data::files::DataFile;
 pub use crate::state::digest::{Digest, DigestMap};
 pub use crate::state::PayloadState;
 pub use memory::MemoryOutput;
@@ -155,6 +154,18 @@ pub trait Cache {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct SourceError(pub String);
+
+/// A data file and the endpoint it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFile {
+    pub endpoint: String,
+    /// Path relative to the data folder, with `/` separators (as listed, normalised): what the
+    /// data source reads.
+    pub path: String,
+    /// The name in messages and results (`./data/students.jsonl`): see
+    /// [`DataSource::display_name`].
+    pub name: String,
+}
 
 /// The data files of a run: a folder natively, dropped files in the browser.
 pub trait DataSource {

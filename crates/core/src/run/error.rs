@@ -8,6 +8,7 @@ use crate::ports::{OutputError, SourceError, StoreError};
 use crate::run::create::CreateError;
 use crate::run::fetch::QueryError;
 use crate::state::CriteriaError;
+use crate::validate::ValidateError;
 
 /// What stops a run.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -49,9 +50,9 @@ pub enum RunError {
     TruncateAllUnconfirmed { endpoints: usize },
     #[error("You did not type \"yes\" - exiting.")]
     NotConfirmed,
-    /// `validate.references.max_failures` was reached (the Python tool's message).
-    #[error("... STOPPING; found {failures} >= validate.references.max_failures={max_failures} VALIDATION ERRORS.")]
-    ValidationStopped { failures: u64, max_failures: u64 },
+    /// Descriptor values or references could not be read, or `max_failures` was reached.
+    #[error(transparent)]
+    Validation(#[from] ValidateError),
     /// `validate+send` found invalid payloads, so it sent nothing.
     #[error("validation failed for {failed} of {processed} payloads; nothing was sent (see the failures above; `send` sends without validating)")]
     NotSent { failed: u64, processed: u64 },

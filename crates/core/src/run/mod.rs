@@ -16,6 +16,7 @@ mod payloads;
 pub mod scheduler;
 pub mod send;
 pub mod truncate;
+pub mod validate;
 
 pub use error::RunError;
 pub use payloads::Payloads;
@@ -33,9 +34,10 @@ use crate::ports::{
 use crate::results::{Command, RunMetadata, RunResults, EXIT_FATAL};
 use crate::state::ResendFlags;
 use crate::timestamps::local_iso;
-use crate::validate::{ValidateOptions, ValidateSendOutcome, Validation};
+use crate::validate::{ValidateOptions, Validation};
 use count::CountRow;
 use scheduler::SkipGroup;
+use validate::ValidateSendOutcome;
 
 /// What a face asks the engine to do: the command and its flags, as the user gave them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -321,9 +323,9 @@ impl Runner<'_> {
             options: ValidateOptions::for_threads(self.job.threads),
         };
         if self.job.command == Command::Validate {
-            return validation.run(payloads.data, results).await;
+            return Ok(validation.run(payloads.data, results).await?);
         }
-        match crate::validate::validate_then_send(&validation, payloads, results).await? {
+        match validate::validate_then_send(&validation, payloads, results).await? {
             ValidateSendOutcome::Sent => Ok(()),
             ValidateSendOutcome::NotSent { failed, processed } => {
                 Err(RunError::NotSent { failed, processed })

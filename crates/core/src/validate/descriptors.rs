@@ -4,10 +4,10 @@
 //! A value is `{namespace}#{codeValue}`, looked up by hash. Values are kept per descriptor type,
 //! so `entryGradeLevelDescriptor` accepts grade levels only (the API checks the type too).
 
+use super::ValidateError;
 use crate::api::openapi::Model;
 use crate::api::session::{Session, SessionError};
 use crate::ports::{Cache, LogLevel, Method};
-use crate::run::RunError;
 use crate::state::md5_hex;
 use futures::stream::{self, StreamExt};
 use rustc_hash::FxHashMap;
@@ -177,7 +177,7 @@ pub async fn load_remote(
     model: &Model,
     cache: Option<&dyn Cache>,
     index: &mut DescriptorIndex,
-) -> Result<(), RunError> {
+) -> Result<(), ValidateError> {
     let key = cache_key(&session.urls.data);
     if let Some(cache) = cache {
         if let Some((bytes, age)) = cache.get(&key).await {
@@ -214,7 +214,7 @@ pub async fn load_remote(
     for (ep, r) in results {
         match r {
             Ok(values) => fetched.push((ep, values)),
-            Err(FetchError::Fatal(e)) => return Err(RunError::Session(e)),
+            Err(FetchError::Fatal(e)) => return Err(ValidateError::Session(e)),
             Err(FetchError::Status(status, url)) => {
                 // a client's permissions do not change within a month; a server error might
                 complete &= matches!(status, 401 | 403);

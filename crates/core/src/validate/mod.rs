@@ -33,7 +33,6 @@ use crate::data::lines::{count_lines, file_lines, FileLine, OwnedLine, ReadError
 use crate::data::plan::{DataPlan, EndpointPlan};
 use crate::ports::{Cache, DataFile, DataSource, Event, EventSink, LogLevel};
 use crate::results::{ResourceResults, RunResults};
-use crate::run::RunError;
 use check::{par_map, EndpointChecker, LineCheck, Methods};
 use descriptors::DescriptorIndex;
 use futures::stream::{self, StreamExt};
@@ -42,6 +41,19 @@ use references::{LocalIndexes, RemoteAnswer, RemoteCache};
 use schema::SchemaCheck;
 use shape::{IdentitySpec, RefGroups, ReferenceSelection, Shape};
 use std::collections::HashSet;
+
+/// What stops a validation.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ValidateError {
+    /// The API, for descriptor values and remote references.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// `validate.references.max_failures` was reached (the Python tool's message).
+    #[error("... STOPPING; found {failures} >= validate.references.max_failures={max_failures} VALIDATION ERRORS.")]
+    Stopped { failures: u64, max_failures: u64 },
+}
 
 /// How validation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,8 +160,12 @@ impl Validation<'_, '_> {
 
     /// Validates the endpoints of `data` (in dependency order) into `results`; local descriptor
     /// values and referenced records are read from any of its files. Stops with
-    /// [`RunError::ValidationStopped`] at `validate.references.max_failures` failed lines.
-    pub async fn run(&self, data: &DataPlan, results: &mut RunResults) -> Result<(), RunError> {
+    /// [`ValidateError::Stopped`] at `validate.references.max_failures` failed lines.
+    pub async fn run(
+        &self,
+        data: &DataPlan,
+        results: &mut RunResults,
+    ) -> Result<(), ValidateError> {
         let methods = self.methods();
         let names: Vec<&str> = self
             .config
@@ -178,7 +194,7 @@ impl Validation<'_, '_> {
             include: refs_config.behavior == ReferenceBehavior::Include,
         };
         if refs_config.max_failures == Some(0) {
-            return Err(RunError::ValidationStopped {
+            return Err(ValidateError::Stopped {
                 failures: 0,
                 max_failures: 0,
             });
@@ -277,7 +293,7 @@ impl Validation<'_, '_> {
         groups: &RefGroups,
         files: &[DataFile],
         local: &mut LocalIndexes,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), ValidateError> {
         let mut targets: Vec<usize> = shape
             .refs
             .iter()
@@ -296,7 +312,10 @@ impl Validation<'_, '_> {
     }
 
     /// Local descriptor values (the data files of descriptor endpoints), then the API's.
-    async fn load_descriptors(&self, all_files: &[DataFile]) -> Result<DescriptorIndex, RunError> {
+    async fn load_descriptors(
+        &self,
+        all_files: &[DataFile],
+    ) -> Result<DescriptorIndex, ValidateError> {
         let mut index = DescriptorIndex::new(self.model);
         let mut local = 0usize;
         for f in all_files
@@ -340,7 +359,7 @@ impl Validation<'_, '_> {
         target: usize,
         all_files: &[DataFile],
         local: &mut LocalIndexes,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), ValidateError> {
         let files: Vec<&DataFile> = all_files
             .iter()
             .filter(|f| self.model_endpoint(&f.endpoint) == Some(target))
@@ -383,7 +402,7 @@ impl Validation<'_, '_> {
         checker: &EndpointChecker<'_>,
         run: &mut RunState,
         results: &mut RunResults,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), ValidateError> {
         let endpoint = &plan.endpoint;
         let total = count_lines(self.source, &plan.files).await?;
         results.resource_mut(endpoint);
@@ -458,7 +477,7 @@ impl Validation<'_, '_> {
                     run.failures += 1;
                 }
                 if let Some(max) = max_failures.filter(|max| run.failures >= *max) {
-                    let stop = RunError::ValidationStopped {
+                    let stop = ValidateError::Stopped {
                         failures: run.failures,
                         max_failures: max,
                     };
@@ -549,7 +568,7 @@ impl Validation<'_, '_> {
         groups: &RefGroups,
         checks: &[LineCheck],
         cache: &mut RemoteCache,
-    ) -> Result<(), RunError> {
+    ) -> Result<(), ValidateError> {
         let Some(session) = self.session else {
             return Ok(());
         };
@@ -650,67 +669,15 @@ impl Validation<'_, '_> {
 
 /// What ends the validation of a file early.
 enum Stop {
-    Error(RunError),
+    Error(ValidateError),
     /// `max_failures` reached, with the file's (lines, failed lines) so far.
-    MaxFailures((u64, u64), RunError),
+    MaxFailures((u64, u64), ValidateError),
 }
 
-impl From<RunError> for Stop {
-    fn from(e: RunError) -> Self {
+impl From<ValidateError> for Stop {
+    fn from(e: ValidateError) -> Self {
         Stop::Error(e)
     }
-}
-
-/// What `validate+send` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ValidateSendOutcome {
-    /// Validation found no failure and everything was sent; the results are the send's.
-    Sent,
-    /// Validation found failures, so nothing was sent; the results are the validation's.
-    NotSent { failed: u64, processed: u64 },
-}
-
-/// `validate+send`: validates `data` (in dependency order), then sends it only when no payload
-/// failed validation. The Python tool sent everything whatever validation found (unless every
-/// payload failed); a failed validation here leaves the API untouched, and the results are the
-/// validation's (also when `max_failures` stopped it).
-pub async fn validate_then_send(
-    validation: &Validation<'_, '_>,
-    payloads: &crate::run::Payloads<'_, '_>,
-    results: &mut RunResults,
-) -> Result<ValidateSendOutcome, RunError> {
-    let data = payloads.data;
-    let mut checked = RunResults::new(results.meta.clone());
-    if let Err(e) = validation.run(data, &mut checked).await {
-        if matches!(e, RunError::ValidationStopped { .. }) {
-            *results = checked;
-        }
-        return Err(e);
-    }
-    let totals = checked.totals();
-    if totals.failed > 0 && !validation.config.validate.send_on_failure {
-        *results = checked;
-        return Ok(ValidateSendOutcome::NotSent {
-            failed: totals.failed,
-            processed: totals.processed,
-        });
-    }
-    if totals.failed > 0 {
-        validation.log(
-            LogLevel::Warning,
-            format!(
-                "{} of {} payloads failed validation; sending anyway (validate.send_on_failure: true)",
-                totals.failed, totals.processed
-            ),
-        );
-    } else {
-        validation.log(
-            LogLevel::Info,
-            format!("all {} payloads validate ok; sending...", totals.processed),
-        );
-    }
-    crate::run::send::send(payloads, results).await?;
-    Ok(ValidateSendOutcome::Sent)
 }
 
 /// Reads a data file in batches of lines (over [`crate::data::lines::file_lines`]).
@@ -730,7 +697,7 @@ impl<'s> BatchReader<'s> {
     }
 
     /// The next non-blank lines (at most the batch size); `None` at the end of the file.
-    pub async fn next_batch(&mut self) -> Result<Option<Vec<OwnedLine>>, RunError> {
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<OwnedLine>>, ValidateError> {
         let mut out = Vec::with_capacity(self.batch.min(65_536));
         while out.len() < self.batch && !self.done {
             match self.lines.next().await {

@@ -88,7 +88,7 @@ fn offline<'a>(
 
 struct Run {
     results: RunResults,
-    outcome: Result<(), RunError>,
+    outcome: Result<(), ValidateError>,
     logs: Vec<String>,
 }
 
@@ -472,7 +472,7 @@ fn max_failures_stops_the_run() {
     let stop = run.outcome.unwrap_err();
     assert!(matches!(
         stop,
-        RunError::ValidationStopped {
+        ValidateError::Stopped {
             failures: 3,
             max_failures: 3
         }
@@ -549,7 +549,7 @@ fn a_repeat_in_another_file_of_the_endpoint_names_the_first_file() {
     let outcome = block_on(v.run(&plan, &mut results));
     assert!(matches!(
         outcome,
-        Err(RunError::ValidationStopped { failures: 0, .. })
+        Err(ValidateError::Stopped { failures: 0, .. })
     ));
     assert_eq!(results.totals().processed, 0);
 }
