@@ -333,3 +333,175 @@ impl Runner<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Whole jobs through [`run`], every port in memory (the `testing` kit).
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::config::LoadOptions;
+    use crate::results::{EXIT_ALL_SKIPPED, EXIT_FAILED, EXIT_OK};
+    use crate::testing::{block_on, Answer, FakeApi, FakeClock, MemFiles, MemState, Recorder};
+
+    struct World {
+        api: FakeApi,
+        clock: FakeClock,
+        events: Recorder,
+        files: MemFiles,
+        state: MemState,
+        output: crate::ports::MemoryOutput,
+        answer: Answer,
+    }
+
+    impl World {
+        fn new(files: MemFiles, answer: Option<&str>) -> World {
+            World {
+                api: FakeApi::default(),
+                clock: FakeClock::default(),
+                events: Recorder::default(),
+                files,
+                state: MemState::default(),
+                output: crate::ports::MemoryOutput::new(),
+                answer: Answer::new(answer),
+            }
+        }
+
+        fn run(&self, config: &Config, job: &Job) -> RunOutcome {
+            let ports = Ports {
+                http: &self.api,
+                clock: &self.clock,
+                events: &self.events,
+                data: &self.files,
+                state: Some(&self.state),
+                cache: None,
+                output: &self.output,
+                confirm: &self.answer,
+            };
+            block_on(run(config, job, &ports))
+        }
+    }
+
+    fn config(extra: &str) -> Config {
+        let yaml = format!("{}{extra}", FakeApi::config_yaml(4));
+        Config::from_yaml(&yaml, &LoadOptions::default()).expect("config")
+    }
+
+    fn job(command: Command) -> Job {
+        Job {
+            command,
+            threads: 1,
+            ..Job::default()
+        }
+    }
+
+    #[test]
+    fn a_send_job_sends_then_skips_with_the_exit_codes_of_the_python_tool() {
+        let files = MemFiles::new()
+            .with("students.jsonl", "{\"s\":1}\n{\"s\":2}\n")
+            .with("staffs/a.jsonl", "{\"t\":1}\n")
+            .with("notes.jsonl", "{}\n");
+        let w = World::new(files, None);
+        let config = config("");
+        let first = w.run(&config, &job(Command::Send));
+        assert!(first.error.is_none(), "{:?}", first.error);
+        assert_eq!(first.results.totals().processed, 3);
+        assert_eq!(first.exit_code(false), EXIT_OK);
+        assert_eq!(first.results.command, "send");
+        assert_eq!(w.api.posts.borrow().len(), 3);
+        assert!(w
+            .events
+            .logs(crate::ports::LogLevel::Warning)
+            .iter()
+            .any(|l| l.contains("\"notes\" is not an endpoint of the API")));
+        let again = w.run(&config, &job(Command::Send));
+        assert_eq!(again.results.totals().skipped, 3);
+        assert_eq!(again.exit_code(false), EXIT_ALL_SKIPPED);
+        // a selector that matches no data file
+        let mut only = job(Command::Send);
+        only.selector = "studentSchoolAssociations".into();
+        let none = w.run(&config, &only);
+        assert_eq!(
+            none.fatal().map(ToString::to_string).as_deref(),
+            Some("the test files has no *.jsonl files for selected endpoints")
+        );
+    }
+
+    #[test]
+    fn resend_flags_are_read_by_the_engine() {
+        let w = World::new(MemFiles::new().with("students.jsonl", "{}\n"), None);
+        let mut j = job(Command::Send);
+        j.resend.older_than = "last week".into();
+        let outcome = w.run(&config(""), &j);
+        assert!(matches!(outcome.fatal(), Some(RunError::Resend(_))));
+        assert_eq!(outcome.exit_code(false), EXIT_FATAL);
+        assert!(w.api.posts.borrow().is_empty());
+    }
+
+    #[test]
+    fn truncate_asks_and_only_yes_confirms() {
+        let config = config("");
+        let mut j = job(Command::Truncate);
+        // the whole API: nobody to ask, and --yes is not enough
+        j.confirmed = true;
+        let w = World::new(MemFiles::new(), None);
+        let outcome = w.run(&config, &j);
+        assert!(matches!(
+            outcome.fatal(),
+            Some(RunError::TruncateAllUnconfirmed { endpoints: 3 })
+        ));
+        let asked = w.answer.asked.borrow();
+        assert_eq!(
+            asked[0].endpoints,
+            vec!["studentSchoolAssociations", "staffs", "students"],
+            "in the order they are truncated: the dependency order reversed"
+        );
+        assert!(asked[0].truncate);
+        // a selector: --yes answers
+        j.selector = "students".into();
+        let w = World::new(MemFiles::new(), Some("no"));
+        assert!(!matches!(
+            w.run(&config, &j).fatal(),
+            Some(RunError::NotConfirmed)
+        ));
+        assert!(w.answer.asked.borrow().is_empty());
+        // not confirmed beforehand: anything but "yes" stops it
+        j.confirmed = false;
+        let outcome = w.run(&config, &j);
+        assert!(matches!(outcome.fatal(), Some(RunError::NotConfirmed)));
+        let w = World::new(MemFiles::new(), None);
+        assert_eq!(
+            w.run(&config, &j).fatal().map(ToString::to_string).as_deref(),
+            Some("refusing to truncate without confirmation: stdin is not a terminal to type \"yes\" on; pass --yes or set `force_delete: true` in the config")
+        );
+        // force_delete answers too
+        let w = World::new(MemFiles::new(), None);
+        let forced = w.run(&crate::run::tests::config("force_delete: true\n"), &j);
+        assert!(forced.fatal().is_none(), "{:?}", forced.error);
+    }
+
+    #[test]
+    fn count_failures_are_results_and_fetch_caps_its_page_size() {
+        // the fake API answers every GET 201 without a Total-Count
+        let w = World::new(MemFiles::new(), None);
+        let mut j = job(Command::Count);
+        j.selector = "students".into();
+        let outcome = w.run(&config(""), &j);
+        assert!(outcome.error.is_none());
+        assert_eq!(outcome.counts.len(), 1);
+        let failures = outcome.results.resources["students"].failures();
+        assert_eq!(failures[0].kind.to_string(), "count");
+        assert_eq!(failures[0].message, "error: no Total-Count header");
+        assert_eq!(outcome.exit_code(false), EXIT_OK);
+        assert_eq!(outcome.exit_code(true), EXIT_FAILED);
+        let mut j = job(Command::Fetch);
+        j.selector = "students".into();
+        let outcome = w.run(&config("fetch:\n  page_size: 600\n"), &j);
+        assert!(outcome.error.is_none());
+        assert!(w.events.logs(crate::ports::LogLevel::Warning).contains(
+            &"fetch.page_size 600 is more than the API's maximum of 500; fetching pages of 500"
+                .to_string()
+        ));
+    }
+}

@@ -361,3 +361,23 @@ impl<T: Task> Runner<'_, '_, T> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn level_orders() {
+        assert_eq!(
+            LevelOrder::Forward.stages(3),
+            vec![vec![0], vec![1], vec![2]]
+        );
+        assert_eq!(
+            LevelOrder::Reverse.stages(3),
+            vec![vec![2], vec![1], vec![0]]
+        );
+        assert!(LevelOrder::Reverse.stages(0).is_empty());
+    }
+}
