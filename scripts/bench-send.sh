@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Send throughput, printed as figures (not a timed test):
 #  1. ours / the Python lightbeam 0.1.12, both pool_size 8, same generated data, sandbox without latency;
-#  2. ours against a sandbox with --latency-ms 20, divided by the limit pool_size / latency.
+#  2. ours against a sandbox with --latency-ms 20, divided by the limit pool_size / latency;
+#  with the CPU time (user + system) of each client.
 # Usage: bash scripts/bench-send.sh [STUDENTS]   (default 1100 students, about 53,000 records)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,12 @@ echo "data: $records records ($STUDENTS students), pool_size $POOL"
 
 # seconds of a command, from a clean state
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); calc "$e - $s" 2; }
+# timed COMMAND...: "WALL CPU" seconds of a command (CPU: user + system, by /usr/bin/time)
+timed() {
+  local t; t=$(mktemp)
+  /usr/bin/time -f "%e %U %S" -o "$t" "$@" >/dev/null 2>&1 || true
+  awk '{ printf "%.2f %.2f", $1, $2 + $3 }' "$t"; rm -f "$t"
+}
 rate() { calc "$records / $1" 0; }
 
 run_once() { # run_once NAME COMMAND... against a fresh sandbox; prints seconds
@@ -33,14 +39,14 @@ run_once() { # run_once NAME COMMAND... against a fresh sandbox; prints seconds
 }
 
 SANDBOX_EXTRA=()
-ours=$(run_once "$PWD/target/release/lightbeam")
-python=$(run_once "$PWD/.venv/bin/lightbeam")
-echo "no latency: ours $(rate "$ours") records/s (${ours}s), Python $(rate "$python") records/s (${python}s)"
-echo "ratio ours/Python: $(calc "$python / $ours" 1)x"
+read -r ours ours_cpu <<<"$(run_once "$PWD/target/release/lightbeam")"
+read -r python python_cpu <<<"$(run_once "$PWD/.venv/bin/lightbeam")"
+echo "no latency: ours $(rate "$ours") records/s (${ours}s wall, ${ours_cpu}s CPU), Python $(rate "$python") records/s (${python}s wall, ${python_cpu}s CPU)"
+echo "ratio ours/Python: $(calc "$python / $ours" 1)x wall, $(calc "$python_cpu / $ours_cpu" 1)x CPU"
 
 SANDBOX_EXTRA=(--latency-ms "$LATENCY_MS")
-lat=$(run_once "$PWD/target/release/lightbeam")
+read -r lat lat_cpu <<<"$(run_once "$PWD/target/release/lightbeam")"
 limit=$(calc "$POOL * 1000 / $LATENCY_MS" 0)
-echo "latency ${LATENCY_MS} ms: ours $(rate "$lat") records/s; limit pool_size/latency = $limit records/s"
+echo "latency ${LATENCY_MS} ms: ours $(rate "$lat") records/s (${lat_cpu}s CPU); limit pool_size/latency = $limit records/s"
 echo "share of the limit: $(calc "$records / $lat / $limit * 100" 1)%"
 rm -rf "$work"
