@@ -165,7 +165,9 @@ struct Runner<'r> {
 impl Runner<'_> {
     async fn run(&self, outcome: &mut RunOutcome) -> Result<(), RunError> {
         let (config, job, ports) = (self.config, self.job, self.ports);
+        // the user's flags first: a typo is reported before anything is asked of the API
         let criteria = job.resend.criteria(ports.clock.utc_offset_seconds())?;
+        let query = fetch::parse_query(&job.query)?;
         if job.wipe_cache {
             if let Some(cache) = ports.cache {
                 cache.wipe().await;
@@ -224,7 +226,7 @@ impl Runner<'_> {
             Command::Fetch => {
                 let options = fetch::FetchOptions {
                     page_size: fetch::page_size(&session),
-                    query: fetch::parse_query(&job.query)?,
+                    query,
                     keep_keys: job.keep_keys.clone(),
                     drop_keys: job.drop_keys.clone(),
                 };
