@@ -2,13 +2,13 @@
 //! `{md5 digest: (timestamp, status)}`): which files are imported (each once, again when it
 //! changes), merged so that the newer timestamp of a payload wins, and how they are read.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use lightbeam_core::ports::{PayloadState, StoreError};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde_pickle::{DeOptions, Deserializer, HashableValue, Value};
 
 use super::schema::{write_transaction, UPSERT_IF_NEWER};
 use super::{SqliteState, StateOptions};
@@ -37,6 +37,19 @@ pub fn import_python_hashlog(state_dir: &Path) -> Result<Vec<HashlogImport>, Sto
     Ok(store.imported.clone())
 }
 
+/// A `.dat` file of `state_dir`, with the size and modification time that tell whether it
+/// changed since it was imported.
+struct Hashlog {
+    path: PathBuf,
+    /// The file's name, the key of `imported_hashlog`.
+    file_name: String,
+    endpoint: String,
+    size: i64,
+    mtime_ns: i64,
+}
+
+/// Imports every hashlog of `state_dir` (in file name order) not imported yet, or changed since;
+/// an unreadable one is reported, and not marked imported, so the next open tries it again.
 pub(super) fn import_hashlogs(
     conn: &mut Connection,
     db_path: &Path,
@@ -44,16 +57,52 @@ pub(super) fn import_hashlogs(
 ) -> Result<Vec<HashlogImport>, StoreError> {
     let err =
         |what: &str, e: rusqlite::Error| StoreError(format!("{}: {what}: {e}", db_path.display()));
-    let mut candidates = Vec::new();
-    let entries = match fs::read_dir(state_dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            return Err(StoreError(format!(
-                "cannot read state_dir {}: {e}",
-                state_dir.display()
-            )))
+    let mut report = Vec::new();
+    for hashlog in hashlogs(state_dir)? {
+        let seen: Option<(i64, i64)> = conn
+            .query_row(
+                "SELECT size, mtime_ns FROM imported_hashlog WHERE file = ?1",
+                [&hashlog.file_name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| err("cannot read imported hashlogs", e))?;
+        if seen == Some((hashlog.size, hashlog.mtime_ns)) {
+            continue;
         }
-    };
+        let parsed = fs::read(&hashlog.path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| parse_hashlog(&bytes));
+        let result = match parsed {
+            Err(e) => Err(e),
+            Ok(entries) => {
+                merge(conn, &hashlog, &entries).map_err(|e| {
+                    err(
+                        &format!("cannot import hashlog {}", hashlog.path.display()),
+                        e,
+                    )
+                })?;
+                Ok(entries.len())
+            }
+        };
+        report.push(HashlogImport {
+            file: hashlog.path,
+            endpoint: hashlog.endpoint,
+            result,
+        });
+    }
+    Ok(report)
+}
+
+/// The `{endpoint}.dat` files of `state_dir`, sorted by name.
+fn hashlogs(state_dir: &Path) -> Result<Vec<Hashlog>, StoreError> {
+    let entries = fs::read_dir(state_dir).map_err(|e| {
+        StoreError(format!(
+            "cannot read state_dir {}: {e}",
+            state_dir.display()
+        ))
+    })?;
+    let mut found = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
         if path.extension().and_then(|e| e.to_str()) != Some("dat") {
@@ -70,344 +119,122 @@ pub(super) fn import_hashlogs(
         if !meta.is_file() {
             continue;
         }
-        let size = meta.len() as i64;
         let mtime_ns = meta
             .modified()
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as i64);
-        candidates.push((path, endpoint, size, mtime_ns));
-    }
-    candidates.sort();
-    let mut report = Vec::new();
-    for (path, endpoint, size, mtime_ns) in candidates {
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let seen: Option<(i64, i64)> = conn
-            .query_row(
-                "SELECT size, mtime_ns FROM imported_hashlog WHERE file = ?1",
-                [&file_name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| err("cannot read imported hashlogs", e))?;
-        if seen == Some((size, mtime_ns)) {
-            continue;
-        }
-        let parsed = fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| parse_hashlog(&bytes));
-        let result = match parsed {
-            Err(e) => Err(e),
-            Ok(entries) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64);
-                write_transaction(conn, |tx| {
-                    let mut upsert = tx.prepare_cached(UPSERT_IF_NEWER)?;
-                    for (hash, state) in &entries {
-                        upsert.execute(params![endpoint, hash, state.timestamp, state.status])?;
-                    }
-                    tx.execute(
-                        "INSERT OR REPLACE INTO imported_hashlog \
-                         (file, size, mtime_ns, entries, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![file_name, size, mtime_ns, entries.len() as i64, now],
-                    )?;
-                    Ok(())
-                })
-                .map_err(|e| err(&format!("cannot import hashlog {}", path.display()), e))?;
-                Ok(entries.len())
-            }
-        };
-        report.push(HashlogImport {
-            file: path,
+        found.push(Hashlog {
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path,
             endpoint,
-            result,
+            size: meta.len() as i64,
+            mtime_ns,
         });
     }
-    Ok(report)
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
 }
 
-/// A value of the pickle subset the Python hashlogs use.
-#[derive(Debug, Clone, PartialEq)]
-enum Pickled {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Bytes(Vec<u8>),
-    Str(String),
-    Tuple(Vec<Pickled>),
-    List(Vec<Pickled>),
-    Dict(Vec<(Pickled, Pickled)>),
+/// Merges the outcomes of one hashlog (the newer timestamp of a payload wins) and marks the
+/// file imported, in one transaction.
+fn merge(
+    conn: &mut Connection,
+    hashlog: &Hashlog,
+    entries: &[(String, PayloadState)],
+) -> rusqlite::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    write_transaction(conn, |tx| {
+        let mut upsert = tx.prepare_cached(UPSERT_IF_NEWER)?;
+        for (hash, state) in entries {
+            upsert.execute(params![
+                hashlog.endpoint,
+                hash,
+                state.timestamp,
+                state.status
+            ])?;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO imported_hashlog \
+             (file, size, mtime_ns, entries, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                hashlog.file_name,
+                hashlog.size,
+                hashlog.mtime_ns,
+                entries.len() as i64,
+                now
+            ],
+        )?;
+        Ok(())
+    })
 }
 
-/// Reads a Python hashlog: a pickle (protocol 2 to 5) of `{md5 digest: (timestamp, status)}`.
-/// Keys become lowercase hex (a key already a string is kept, lowercased); a float timestamp is
-/// rounded; entries of any other shape are skipped.
+/// Reads a Python hashlog: what the tool's `hashlog.save` writes, `pickle.dump` of
+/// `{md5 digest bytes: (round(time.time()), status)}` in the Python's default protocol (3 before
+/// Python 3.8, 4, 5 from 3.14); serde-pickle reads protocols 0 to 5. Keys become lowercase hex
+/// (a key already a string is kept, lowercased); a float timestamp is rounded; entries of any
+/// other shape are skipped. Bytes after the pickle are ignored, as Python's `pickle.load` does.
 fn parse_hashlog(bytes: &[u8]) -> Result<Vec<(String, PayloadState)>, String> {
-    let Pickled::Dict(items) = unpickle(bytes)? else {
+    let value = Deserializer::new(bytes, DeOptions::new())
+        .deserialize_value()
+        .map_err(|e| format!("not a readable pickle: {e}"))?;
+    let Value::Dict(items) = value else {
         return Err("not a pickled dict".into());
     };
-    let mut out = Vec::with_capacity(items.len());
-    for (key, value) in items {
-        let hash = match key {
-            Pickled::Bytes(b) => hex::encode(b),
-            Pickled::Str(s) => s.to_ascii_lowercase(),
-            _ => continue,
-        };
-        let Pickled::Tuple(fields) = value else {
-            continue;
-        };
-        let (Some(ts), Some(Pickled::Int(status))) = (fields.first(), fields.get(1)) else {
-            continue;
-        };
-        let timestamp = match ts {
-            Pickled::Int(t) => *t,
-            Pickled::Float(t) if t.is_finite() => t.round() as i64,
-            _ => continue,
-        };
-        let Ok(status) = u16::try_from(*status) else {
-            continue;
-        };
-        out.push((hash, PayloadState { timestamp, status }));
-    }
-    Ok(out)
+    Ok(items
+        .into_iter()
+        .filter_map(|(key, value)| entry(key, value))
+        .collect())
 }
 
-/// A minimal unpickler for plain data (no classes, no globals): enough for the hashlogs.
-fn unpickle(bytes: &[u8]) -> Result<Pickled, String> {
-    struct Reader<'a> {
-        bytes: &'a [u8],
-        pos: usize,
-    }
-    impl<'a> Reader<'a> {
-        fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-            let end = self
-                .pos
-                .checked_add(n)
-                .filter(|&end| end <= self.bytes.len())
-                .ok_or_else(|| format!("truncated pickle at byte {}", self.pos))?;
-            let s = &self.bytes[self.pos..end];
-            self.pos = end;
-            Ok(s)
-        }
-        fn u8(&mut self) -> Result<u8, String> {
-            Ok(self.take(1)?[0])
-        }
-        fn u16(&mut self) -> Result<u16, String> {
-            Ok(u16::from_le_bytes(
-                self.take(2)?.try_into().expect("2 bytes"),
-            ))
-        }
-        fn u32(&mut self) -> Result<u32, String> {
-            Ok(u32::from_le_bytes(
-                self.take(4)?.try_into().expect("4 bytes"),
-            ))
-        }
-        fn u64(&mut self) -> Result<u64, String> {
-            Ok(u64::from_le_bytes(
-                self.take(8)?.try_into().expect("8 bytes"),
-            ))
-        }
-        fn len8(&mut self) -> Result<usize, String> {
-            usize::try_from(self.u64()?).map_err(|_| "pickle length too large".to_string())
-        }
-    }
-    fn long(b: &[u8]) -> Result<i64, String> {
-        if b.len() > 8 {
-            return Err("pickled integer too large".into());
-        }
-        if b.is_empty() {
-            return Ok(0);
-        }
-        let fill = if b[b.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
-        let mut buf = [fill; 8];
-        buf[..b.len()].copy_from_slice(b);
-        Ok(i64::from_le_bytes(buf))
-    }
-    fn utf8(b: &[u8]) -> Result<Pickled, String> {
-        String::from_utf8(b.to_vec())
-            .map(Pickled::Str)
-            .map_err(|_| "invalid UTF-8 in pickled string".to_string())
-    }
-
-    let mut r = Reader { bytes, pos: 0 };
-    let mut stack: Vec<Pickled> = Vec::new();
-    let mut marks: Vec<usize> = Vec::new();
-    let mut memo: HashMap<u32, Pickled> = HashMap::new();
-    let pop = |stack: &mut Vec<Pickled>| {
-        stack
-            .pop()
-            .ok_or_else(|| "pickle stack underflow".to_string())
+/// One `digest: (timestamp, status)` item of a hashlog, if it has that shape.
+fn entry(key: HashableValue, value: Value) -> Option<(String, PayloadState)> {
+    let hash = match key {
+        HashableValue::Bytes(b) => hex::encode(b),
+        HashableValue::String(s) => s.to_ascii_lowercase(),
+        _ => return None,
     };
-    let pop_mark =
-        |stack: &mut Vec<Pickled>, marks: &mut Vec<usize>| -> Result<Vec<Pickled>, String> {
-            let m = marks.pop().ok_or("pickle MARK missing")?;
-            if m > stack.len() {
-                return Err("pickle MARK past the stack".into());
-            }
-            Ok(stack.split_off(m))
-        };
-    let set_items = |stack: &mut Vec<Pickled>, items: Vec<Pickled>| -> Result<(), String> {
-        if !items.len().is_multiple_of(2) {
-            return Err("odd number of dict items in pickle".into());
-        }
-        let Some(Pickled::Dict(dict)) = stack.last_mut() else {
-            return Err("SETITEMS on a non-dict in pickle".into());
-        };
-        let mut it = items.into_iter();
-        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            dict.push((k, v));
-        }
-        Ok(())
+    let Value::Tuple(fields) = value else {
+        return None;
     };
-    loop {
-        let at = r.pos;
-        let op = r.u8()?;
-        match op {
-            0x80 => {
-                let proto = r.u8()?;
-                if !(2..=5).contains(&proto) {
-                    return Err(format!("unsupported pickle protocol {proto}"));
-                }
-            }
-            0x95 => {
-                r.u64()?; // FRAME: a length hint only
-            }
-            b'.' => return pop(&mut stack),
-            b'(' => marks.push(stack.len()),
-            b'}' => stack.push(Pickled::Dict(Vec::new())),
-            b')' => stack.push(Pickled::Tuple(Vec::new())),
-            b']' => stack.push(Pickled::List(Vec::new())),
-            b'N' => stack.push(Pickled::None),
-            0x88 => stack.push(Pickled::Bool(true)),
-            0x89 => stack.push(Pickled::Bool(false)),
-            b'J' => stack.push(Pickled::Int(r.u32()? as i32 as i64)),
-            b'K' => stack.push(Pickled::Int(r.u8()? as i64)),
-            b'M' => stack.push(Pickled::Int(r.u16()? as i64)),
-            0x8a => {
-                let n = r.u8()? as usize;
-                stack.push(Pickled::Int(long(r.take(n)?)?));
-            }
-            0x8b => {
-                let n = r.u32()? as usize;
-                stack.push(Pickled::Int(long(r.take(n)?)?));
-            }
-            b'G' => {
-                let b: [u8; 8] = r.take(8)?.try_into().expect("8 bytes");
-                stack.push(Pickled::Float(f64::from_be_bytes(b)));
-            }
-            b'C' => {
-                let n = r.u8()? as usize;
-                stack.push(Pickled::Bytes(r.take(n)?.to_vec()));
-            }
-            b'B' => {
-                let n = r.u32()? as usize;
-                stack.push(Pickled::Bytes(r.take(n)?.to_vec()));
-            }
-            0x8e => {
-                let n = r.len8()?;
-                stack.push(Pickled::Bytes(r.take(n)?.to_vec()));
-            }
-            0x8c => {
-                let n = r.u8()? as usize;
-                stack.push(utf8(r.take(n)?)?);
-            }
-            b'X' => {
-                let n = r.u32()? as usize;
-                stack.push(utf8(r.take(n)?)?);
-            }
-            0x8d => {
-                let n = r.len8()?;
-                stack.push(utf8(r.take(n)?)?);
-            }
-            0x85..=0x87 => {
-                let n = (op - 0x84) as usize;
-                if stack.len() < n {
-                    return Err("pickle stack underflow".into());
-                }
-                let items = stack.split_off(stack.len() - n);
-                stack.push(Pickled::Tuple(items));
-            }
-            b't' => {
-                let items = pop_mark(&mut stack, &mut marks)?;
-                stack.push(Pickled::Tuple(items));
-            }
-            b'l' => {
-                let items = pop_mark(&mut stack, &mut marks)?;
-                stack.push(Pickled::List(items));
-            }
-            b'e' => {
-                let items = pop_mark(&mut stack, &mut marks)?;
-                let Some(Pickled::List(list)) = stack.last_mut() else {
-                    return Err("APPENDS on a non-list in pickle".into());
-                };
-                list.extend(items);
-            }
-            b'a' => {
-                let item = pop(&mut stack)?;
-                let Some(Pickled::List(list)) = stack.last_mut() else {
-                    return Err("APPEND on a non-list in pickle".into());
-                };
-                list.push(item);
-            }
-            b'd' => {
-                let items = pop_mark(&mut stack, &mut marks)?;
-                stack.push(Pickled::Dict(Vec::new()));
-                set_items(&mut stack, items)?;
-            }
-            b's' => {
-                let v = pop(&mut stack)?;
-                let k = pop(&mut stack)?;
-                set_items(&mut stack, vec![k, v])?;
-            }
-            b'u' => {
-                let items = pop_mark(&mut stack, &mut marks)?;
-                set_items(&mut stack, items)?;
-            }
-            0x94 => {
-                let top = stack
-                    .last()
-                    .ok_or("pickle MEMOIZE on an empty stack")?
-                    .clone();
-                memo.insert(memo.len() as u32, top);
-            }
-            b'q' | b'r' => {
-                let idx = if op == b'q' { r.u8()? as u32 } else { r.u32()? };
-                let top = stack.last().ok_or("pickle PUT on an empty stack")?.clone();
-                memo.insert(idx, top);
-            }
-            b'h' | b'j' => {
-                let idx = if op == b'h' { r.u8()? as u32 } else { r.u32()? };
-                let v = memo
-                    .get(&idx)
-                    .ok_or("pickle GET of an unknown memo entry")?
-                    .clone();
-                stack.push(v);
-            }
-            other => {
-                return Err(format!(
-                "unsupported pickle opcode 0x{other:02x} at byte {at} (not a lightbeam hashlog?)"
-            ))
-            }
-        }
-    }
+    let (Some(ts), Some(Value::I64(status))) = (fields.first(), fields.get(1)) else {
+        return None;
+    };
+    let timestamp = match *ts {
+        Value::I64(t) => t,
+        Value::F64(t) if t.is_finite() => t.round() as i64,
+        _ => return None,
+    };
+    let status = u16::try_from(*status).ok()?;
+    Some((hash, PayloadState { timestamp, status }))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{hex, lightbeam_hash, ps};
+    use super::super::test_support::{hex, lightbeam_hash, ps, quiet};
     use super::*;
     use futures::executor::block_on;
-    use lightbeam_core::ports::StateStore;
+    use lightbeam_core::ports::{DigestMap, StateStore};
+    use std::collections::HashMap;
+    use std::process::Command;
     use std::time::Duration;
 
     /// Written by Python 3.11 (`pickle.dump`, protocol 4) the way `hashlog.save` does:
     /// `{md5(b'{"a": 1}'): (1700000000, 201), md5(b'x'): (1700000001, 409)}`.
     const PY_HASHLOG: &[u8] = b"\x80\x04\x95>\x00\x00\x00\x00\x00\x00\x00}\x94(C\x10B\xb7\xb4\xf2\x92\x17\x88\xea\x14\xda\xc5Vno\x06\xd0\x94J\x00\xf1SeK\xc9\x86\x94C\x10\x9d\xd4\xe4a&\x8c\x804\xf5\xc8VN\x15\x5cg\xa6\x94J\x01\xf1SeM\x99\x01\x86\x94u.";
+
+    /// The same, written by the Python tool's `hashlog.save` in protocol 3 (the default of Python
+    /// 3.0 to 3.7: memo by BINPUT, no frames).
+    const PY_HASHLOG_P3: &[u8] = b"\x80\x03}q\x00(C\x10B\xb7\xb4\xf2\x92\x17\x88\xea\x14\xda\xc5Vno\x06\xd0q\x01J\x00\xf1SeK\xc9\x86q\x02C\x10\x9d\xd4\xe4a&\x8c\x804\xf5\xc8VN\x15\\g\xa6q\x03J\x01\xf1SeM\x99\x01\x86q\x04u.";
+
+    /// The same in protocol 2, which has no bytes type: each digest is
+    /// `_codecs.encode(latin-1 text, 'latin1')`, the global memoized and fetched again (BINGET).
+    const PY_HASHLOG_P2: &[u8] = b"\x80\x02}q\x00(c_codecs\x0aencode\x0aq\x01X\x19\x00\x00\x00B\xc2\xb7\xc2\xb4\xc3\xb2\xc2\x92\x17\xc2\x88\xc3\xaa\x14\xc3\x9a\xc3\x85Vno\x06\xc3\x90q\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05J\x00\xf1SeK\xc9\x86q\x06h\x01X\x18\x00\x00\x00\xc2\x9d\xc3\x94\xc3\xa4a&\xc2\x8c\xc2\x804\xc3\xb5\xc3\x88VN\x15\\g\xc2\xa6q\x07h\x03\x86q\x08Rq\x09J\x01\xf1SeM\x99\x01\x86q\x0au.";
 
     #[test]
     fn parses_a_python_hashlog() {
@@ -528,5 +355,179 @@ with open(sys.argv[1], "wb") as f:
         };
         assert_eq!(entries[&md5("float")], ps(1_700_000_001, 200));
         assert_eq!(entries[&md5("late")], ps(5_000_000_000, 200));
+    }
+
+    #[test]
+    fn parses_every_protocol_the_python_tool_may_write() {
+        let want = parse_hashlog(PY_HASHLOG).unwrap();
+        assert_eq!(want.len(), 2);
+        // protocol 5 (Python 3.14's default) writes these data as protocol 4 does
+        let mut p5 = PY_HASHLOG.to_vec();
+        p5[1] = 5;
+        for (protocol, bytes) in [(2, PY_HASHLOG_P2), (3, PY_HASHLOG_P3), (5, &p5[..])] {
+            assert_eq!(parse_hashlog(bytes).unwrap(), want, "protocol {protocol}");
+        }
+        // Python's pickle.load ignores what follows the pickle; so does the import
+        let mut trailing = PY_HASHLOG.to_vec();
+        trailing.extend_from_slice(b"\x00trailing");
+        assert_eq!(parse_hashlog(&trailing).unwrap(), want);
+    }
+
+    /// The Python of the Python lightbeam (next to `LIGHTBEAM_PY`, else in the workspace's
+    /// `.venv`), if it can import the tool's `hashlog` module; with `LIGHTBEAM_PY` set it must.
+    fn python_tool() -> Option<PathBuf> {
+        let from_env = std::env::var_os("LIGHTBEAM_PY").map(PathBuf::from);
+        let exe = from_env.clone().unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/lightbeam")
+        });
+        let python = exe.with_file_name("python");
+        let found = Command::new(&python)
+            .args(["-c", "import lightbeam.hashlog"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            found || from_env.is_none(),
+            "LIGHTBEAM_PY is set, but {} cannot import lightbeam.hashlog",
+            python.display()
+        );
+        found.then_some(python)
+    }
+
+    /// Writes `{out}/{protocol}/students.dat` with the tool's own `hashlog.save` (for `default`
+    /// as the tool runs: pickle.dump's default protocol; else `protocol=` given to pickle.dump),
+    /// `n` outcomes as `send` records them, and prints what the tool's `hashlog.load` reads back.
+    const WRITE_WITH_THE_TOOL: &str = r#"
+import pickle, sys, time, types
+from lightbeam import hashlog
+out, n = sys.argv[1], int(sys.argv[2])
+now = round(time.time())
+data = {hashlog.get_hash('{"studentUniqueId": "%d"}' % i): (now - i, (201, 200, 409, 400, 500)[i % 5])
+        for i in range(n)}
+real = hashlog.pickle
+for protocol in ["default", "0", "1", "2", "3", "4", "5"]:
+    if protocol != "default":
+        dump = lambda o, f, p=int(protocol): real.dump(o, f, protocol=p)
+        hashlog.pickle = types.SimpleNamespace(dump=dump)
+    hashlog.save(f"{out}/{protocol}/students.dat", data)
+    hashlog.pickle = real
+for digest, (timestamp, status) in hashlog.load(f"{out}/default/students.dat").items():
+    print(digest.hex(), timestamp, status)
+"#;
+
+    /// Hashlogs written by the Python lightbeam itself (2,500 outcomes: several SETITEMS batches
+    /// and frames), in its default protocol and in every other, import whole.
+    #[test]
+    fn imports_what_the_python_tool_writes_in_every_protocol() {
+        let Some(python) = python_tool() else {
+            eprintln!("no Python lightbeam (LIGHTBEAM_PY or .venv): skipped");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(&python)
+            .args(["-c", WRITE_WITH_THE_TOOL])
+            .arg(dir.path())
+            .arg("2500")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want: DigestMap<PayloadState> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let f: Vec<&str> = line.split(' ').collect();
+                (hex(f[0]), ps(f[1].parse().unwrap(), f[2].parse().unwrap()))
+            })
+            .collect();
+        assert_eq!(want.len(), 2500);
+        for protocol in ["default", "0", "1", "2", "3", "4", "5"] {
+            let store = SqliteState::open_with(&dir.path().join(protocol), quiet()).unwrap();
+            let results: Vec<_> = store.imported().iter().map(|i| &i.result).collect();
+            assert_eq!(results, [&Ok(2500)], "protocol {protocol}");
+            let loaded = block_on(store.load("students")).unwrap();
+            assert!(
+                loaded == want,
+                "protocol {protocol}: not what the tool reads"
+            );
+        }
+    }
+
+    /// A hashlog that cannot be read (cut short, empty, not a pickle, a pickle of something else,
+    /// a length past its end) is reported with why, never panics, does not stop the other
+    /// files, and is not marked imported: the next open tries it again, and imports it once it
+    /// is readable.
+    #[test]
+    fn an_unreadable_hashlog_is_reported_and_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let unreadable: [(&str, &[u8]); 6] = [
+            ("cut", &PY_HASHLOG[..40]),
+            ("empty", b""),
+            ("garbage", b"\x00\xffgarbage"),
+            ("list", b"\x80\x04]\x94."),
+            ("huge", b"\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\x7f"),
+            ("nostop", &PY_HASHLOG[..PY_HASHLOG.len() - 1]),
+        ];
+        for (name, bytes) in unreadable {
+            fs::write(dir.path().join(format!("{name}.dat")), bytes).unwrap();
+        }
+        fs::write(dir.path().join("students.dat"), PY_HASHLOG).unwrap();
+        let failed = |store: &SqliteState| -> Vec<String> {
+            let mut names = Vec::new();
+            for i in store.imported() {
+                if let Err(why) = &i.result {
+                    assert!(!why.is_empty(), "{}: no reason", i.endpoint);
+                    names.push(i.endpoint.clone());
+                }
+            }
+            names
+        };
+        let names = ["cut", "empty", "garbage", "huge", "list", "nostop"];
+        let store = SqliteState::open_with(dir.path(), quiet()).unwrap();
+        assert_eq!(failed(&store), names);
+        assert!(store
+            .imported()
+            .iter()
+            .any(|i| i.endpoint == "students" && i.result == Ok(2)));
+        drop(store);
+        let store = SqliteState::open_with(dir.path(), quiet()).unwrap();
+        assert_eq!(failed(&store), names, "tried again");
+        assert_eq!(store.imported().len(), names.len(), "students not again");
+        drop(store);
+        // the Python tool wrote it whole since
+        fs::write(dir.path().join("cut.dat"), PY_HASHLOG).unwrap();
+        let store = SqliteState::open_with(dir.path(), quiet()).unwrap();
+        assert!(store
+            .imported()
+            .iter()
+            .any(|i| i.endpoint == "cut" && i.result == Ok(2)));
+        assert_eq!(block_on(store.load("cut")).unwrap().len(), 2);
+        assert_eq!(failed(&store), names[1..]);
+    }
+
+    /// Damaged copies of a hashlog (bytes changed, cut anywhere) give a result or a reason,
+    /// never a panic.
+    #[test]
+    fn damaged_hashlogs_never_panic() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for sample in [PY_HASHLOG, PY_HASHLOG_P2, PY_HASHLOG_P3] {
+            for _ in 0..3_000 {
+                let mut bytes = sample.to_vec();
+                for _ in 0..=next() % 3 {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    bytes[at] = next() as u8;
+                }
+                bytes.truncate(1 + (next() % bytes.len() as u64) as usize);
+                let _ = parse_hashlog(&bytes);
+            }
+        }
     }
 }
