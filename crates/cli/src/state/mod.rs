@@ -194,7 +194,7 @@ impl StateStore for SqliteState {
 
 #[cfg(test)]
 mod tests {
-    use super::test_support::{d, lightbeam_hash, ps, quiet_store};
+    use super::test_support::{d, lightbeam_hash, pragma, ps, quiet_store};
     use super::*;
     use futures::executor::block_on;
     use rusqlite::Connection;
@@ -280,14 +280,8 @@ mod tests {
         assert_eq!(block_on(store.load("students")).unwrap().len(), 20_000);
         assert_eq!(block_on(store.load("schools")).unwrap().len(), 20_000);
         let conn = Connection::open(path.join(DB_FILE_NAME)).unwrap();
-        let check: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok");
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
+        assert_eq!(pragma::<String>(&conn, "integrity_check"), "ok");
+        assert_eq!(pragma::<String>(&conn, "journal_mode"), "wal");
     }
 
     #[test]

@@ -98,6 +98,7 @@ pub(super) fn write_transaction(
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::pragma;
     use super::*;
 
     #[test]
@@ -105,14 +106,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE_NAME);
         let conn = open_connection(&path, Duration::from_secs(1)).unwrap();
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(pragma::<String>(&conn, "journal_mode"), "wal");
+        assert_eq!(pragma::<i64>(&conn, "user_version"), SCHEMA_VERSION);
         // opening again keeps what is there
         drop(conn);
         open_connection(&path, Duration::from_secs(1)).unwrap();

@@ -67,3 +67,9 @@ pub fn committed(dir: &Path, endpoint: &str) -> usize {
     )
     .unwrap() as usize
 }
+
+/// The value of `PRAGMA {name}` on `conn`.
+pub fn pragma<T: rusqlite::types::FromSql>(conn: &Connection, name: &str) -> T {
+    conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+        .unwrap()
+}
