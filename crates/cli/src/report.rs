@@ -3,6 +3,7 @@
 
 use crate::console::Console;
 use crate::error::CliError;
+use lightbeam_cli::state::HashlogImport;
 use lightbeam_core::config::Config;
 use lightbeam_core::ports::LogLevel;
 use lightbeam_core::results::{Command, RunResults};
@@ -62,6 +63,30 @@ pub fn count(config: &Config, outcome: &RunOutcome) -> Result<(), CliError> {
     out.write_all(count_table(&outcome.counts, &config.count.separator, false).as_bytes())
         .and_then(|()| out.flush())
         .map_err(CliError::Stdout)
+}
+
+/// The Python tool's hashlogs imported into the state when it was opened (a file that could
+/// not be read is tried again next time).
+pub fn hashlog_imports(console: &Console, imports: &[HashlogImport]) {
+    for import in imports {
+        match &import.result {
+            Ok(n) => console.log(
+                LogLevel::Info,
+                &format!(
+                    "imported {n} payload outcomes of {} from the Python tool's {}",
+                    import.endpoint,
+                    import.file.display()
+                ),
+            ),
+            Err(reason) => console.log(
+                LogLevel::Warning,
+                &format!(
+                    "could not import the Python tool's {} ({reason}); it is tried again next time",
+                    import.file.display()
+                ),
+            ),
+        }
+    }
 }
 
 /// The payloads `delete` skipped, by endpoint, reason and file.

@@ -37,12 +37,14 @@ pub fn run(args: &Args, console: &Console) -> Result<i32, CliError> {
         );
     }
     let state = match &config.state_dir {
-        Some(dir) => Some(
-            SqliteState::open(Path::new(dir)).map_err(|error| CliError::State {
+        Some(dir) => {
+            let state = SqliteState::open(Path::new(dir)).map_err(|error| CliError::State {
                 dir: dir.clone(),
                 error,
-            })?,
-        ),
+            })?;
+            report::hashlog_imports(console, state.imported());
+            Some(state)
+        }
         None => {
             console.log(
                 LogLevel::Warning,

@@ -88,6 +88,11 @@ fn a_send_after_the_python_tool_skips_what_it_sent_and_resends_what_failed() {
     write(&data, "schools.jsonl", SCHOOL);
     let o = send(&dir, "results.json");
     assert!(o.status.success(), "ours: {}", text(&o));
+    assert!(
+        text(&o).contains("imported 3 payload outcomes of students from the Python tool's"),
+        "the import is reported: {}",
+        text(&o)
+    );
     let results = std::fs::read_to_string(dir.join("results.json")).unwrap();
     let results: serde_json::Value = serde_json::from_str(&results).unwrap();
     assert_eq!(
