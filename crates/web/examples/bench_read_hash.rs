@@ -2,7 +2,7 @@
 //! JSONL file in 1 MiB chunks, splits lines and hashes each payload, as `send` does before it
 //! decides what to skip. Prints `lines seconds`.
 use lightbeam_core::data::lines::LineSplitter;
-use lightbeam_core::state::payload_hash_hex;
+use lightbeam_core::state::Digest;
 use std::io::Read;
 
 fn main() {
@@ -23,7 +23,7 @@ fn main() {
         };
         for l in batch {
             if let Ok(t) = l.text {
-                check += u64::from(payload_hash_hex(&t).as_bytes()[0]);
+                check += u64::from(Digest::of_line(&t).0[0]);
                 lines += 1;
             }
         }

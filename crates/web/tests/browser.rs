@@ -5,12 +5,14 @@
 
 use lightbeam_core::data::lines::LineSplitter;
 use lightbeam_core::ports::{
-    Cache, ChunkReader, DataFile, DataSource, Http, HttpRequest, PayloadState, StateStore,
-    TransportError,
+    Cache, ChunkReader, Clock, Confirm, ConfirmRequest, DataFile, DataSource, Digest, Http,
+    HttpRequest, PayloadState, StateStore, TransportError,
 };
-use lightbeam_web::browser::files::{read_line, BlobReader, FileSource};
+use lightbeam_web::browser::clock::BrowserClock;
+use lightbeam_web::browser::confirm::DialogConfirm;
+use lightbeam_web::browser::files::{read_line, BlobReader, FileSource, LineViewError};
 use lightbeam_web::browser::http::FetchHttp;
-use lightbeam_web::browser::store::{Db, IdbCache, IdbState};
+use lightbeam_web::browser::store::{database_name, Db, IdbCache, IdbState};
 use std::time::Duration;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -19,6 +21,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 fn unique(name: &str) -> String {
     format!("http://test.invalid/{name}/{}", js_sys::Math::random())
+}
+
+/// The digest a test payload `i` is recorded under.
+fn digest(i: u32) -> Digest {
+    Digest::from_hex(&format!("{i:032x}")).unwrap()
 }
 
 fn file(name: &str, text: &str) -> web_sys::File {
@@ -37,7 +44,7 @@ async fn state_round_trip_survives_reopening() {
             state
                 .record(
                     "students",
-                    &format!("{i:032x}"),
+                    digest(i),
                     PayloadState {
                         timestamp: 1_700_000_000 + i64::from(i),
                         status: if i % 10 == 0 { 400 } else { 201 },
@@ -45,11 +52,11 @@ async fn state_round_trip_survives_reopening() {
                 )
                 .unwrap();
         }
-        state.remove("students", &format!("{:032x}", 5)).unwrap();
+        state.remove("students", digest(5)).unwrap();
         state
             .record(
                 "schools",
-                "ab",
+                Digest::of_line("ab"),
                 PayloadState {
                     timestamp: 1,
                     status: 200,
@@ -62,11 +69,11 @@ async fn state_round_trip_survives_reopening() {
     let state = IdbState::new(db.clone());
     let students = state.load("students").await.unwrap();
     assert_eq!(students.len(), 999);
-    assert_eq!(students[&format!("{:032x}", 10)].status, 400);
-    assert_eq!(students[&format!("{:032x}", 11)].timestamp, 1_700_000_011);
+    assert_eq!(students[&digest(10)].status, 400);
+    assert_eq!(students[&digest(11)].timestamp, 1_700_000_011);
     assert_eq!(state.load("schools").await.unwrap().len(), 1);
-    let (summary, _) = db.summary().await.unwrap();
-    assert!(summary.contains(&("students".to_string(), 999)));
+    let summary = db.summary().await.unwrap();
+    assert!(summary.state.contains(&("students".to_string(), 999)));
     state.clear_endpoint("students").await.unwrap();
     assert!(state.load("students").await.unwrap().is_empty());
     assert_eq!(state.load("schools").await.unwrap().len(), 1);
@@ -81,7 +88,7 @@ async fn many_commits_are_compacted_on_load() {
         state
             .record(
                 "grades",
-                &format!("{i:032x}"),
+                digest(i),
                 PayloadState {
                     timestamp: 5,
                     status: 201,
@@ -142,15 +149,88 @@ async fn files_are_read_in_chunks_with_line_numbers() {
     let source = FileSource::new([("students.jsonl".to_string(), f)]);
     let df = DataFile {
         endpoint: "students".into(),
+        path: "students.jsonl".into(),
         name: "students.jsonl".into(),
     };
     let mut r = source.read(&df).await.ok().unwrap();
     assert!(r.next_chunk().await.unwrap().is_some());
     let missing = DataFile {
         endpoint: "x".into(),
+        path: "nope.jsonl".into(),
         name: "nope.jsonl".into(),
     };
     assert!(source.read(&missing).await.is_err());
+    // the dropped files as the engine sees them
+    assert_eq!(source.list().await.unwrap(), vec!["students.jsonl"]);
+    assert_eq!(source.display_name("students.jsonl"), "students.jsonl");
+    assert_eq!(source.describe(), "your dropped files");
+    assert_eq!(source.line("students.jsonl", 4).await.unwrap(), "{\"c\":3}");
+    assert!(matches!(
+        source.line("nope.jsonl", 1).await,
+        Err(LineViewError::NotDropped(_))
+    ));
+}
+
+#[wasm_bindgen_test]
+async fn state_written_by_hash_before_digests_still_loads() {
+    // records as earlier versions of the page wrote them: `hash status timestamp` lines
+    let api = unique("legacy");
+    let db = Db::open(&api).await.unwrap();
+    let d = Digest::of_line("{\"a\": 1}");
+    let raw = rexie::Rexie::builder(&database_name(&api))
+        .version(1)
+        .add_object_store(rexie::ObjectStore::new("state"))
+        .add_object_store(rexie::ObjectStore::new("cache"))
+        .build()
+        .await
+        .unwrap();
+    let tx = raw
+        .transaction(&["state"], rexie::TransactionMode::ReadWrite)
+        .unwrap();
+    let log = format!("{} 201 17\nnot-a-hash 201 1\n", d.to_hex());
+    tx.store("state")
+        .unwrap()
+        .put(
+            &JsValue::from_str(&log),
+            Some(&JsValue::from_str("students#0000000000000001")),
+        )
+        .await
+        .unwrap();
+    tx.done().await.unwrap();
+    raw.close();
+    let students = IdbState::new(db).load("students").await.unwrap();
+    assert_eq!(students.len(), 1);
+    assert_eq!(
+        students[&d],
+        PayloadState {
+            timestamp: 17,
+            status: 201
+        }
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_clock_knows_the_browser_time_zone() {
+    let minutes_west = js_sys::Date::new_0().get_timezone_offset() as i32;
+    assert_eq!(BrowserClock.utc_offset_seconds(), -minutes_west * 60);
+}
+
+#[wasm_bindgen_test]
+async fn the_dialog_answers_with_what_was_typed() {
+    let request = ConfirmRequest {
+        endpoints: vec!["grades".into(), "students".into()],
+        truncate: false,
+    };
+    let shown = std::cell::RefCell::new(Vec::new());
+    let typed = DialogConfirm::new(|r: &ConfirmRequest, reply| {
+        shown.borrow_mut().push(r.endpoints.clone());
+        let _ = reply.send("yes".to_string());
+    });
+    assert_eq!(typed.ask(&request).await.as_deref(), Some("yes"));
+    assert_eq!(shown.borrow().as_slice(), [vec!["grades", "students"]]);
+    // a dialog that goes away without an answer is no "yes"
+    let closed = DialogConfirm::new(|_: &ConfirmRequest, reply| drop(reply));
+    assert_eq!(closed.ask(&request).await.as_deref(), Some(""));
 }
 
 /// The API the fetch tests talk to: a sandbox (set at build time), or nothing reachable.

@@ -2,9 +2,10 @@
 //! `arrayBuffer`, never whole, so a 100 MB file costs a chunk of memory at a time.
 
 use super::js_error_text;
-use lightbeam_core::data::lines::LineSplitter;
-use lightbeam_core::ports::{ChunkReader, DataFile, DataSource, LocalFuture};
-use std::collections::HashMap;
+use crate::logic::files::relative_paths;
+use lightbeam_core::data::lines::{LineError, LineSplitter};
+use lightbeam_core::ports::{ChunkReader, DataFile, DataSource, LocalFuture, SourceError};
+use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -20,10 +21,15 @@ pub struct PickedFile {
     pub file: File,
 }
 
-/// The data files, by the name the engine knows them by (their path in the data folder).
+/// What the dropped files are called in the engine's messages
+/// (`your dropped files has no *.jsonl files for selected endpoints`).
+pub const DESCRIPTION: &str = "your dropped files";
+
+/// The dropped files as the engine's `DataSource`: listed, named and read by their path in the
+/// data folder (which is also their name in messages and results).
 #[derive(Default, Clone)]
 pub struct FileSource {
-    files: HashMap<String, File>,
+    files: BTreeMap<String, File>,
 }
 
 impl FileSource {
@@ -33,8 +39,32 @@ impl FileSource {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&File> {
-        self.files.get(name)
+    /// Picked files with their paths made relative to the data folder; the data folder's name.
+    pub fn of_picked(picked: Vec<PickedFile>) -> (String, FileSource) {
+        let paths: Vec<String> = picked.iter().map(|p| p.path.clone()).collect();
+        let (dir, relative) = relative_paths(&paths);
+        let files = relative
+            .into_iter()
+            .zip(picked)
+            .map(|(path, p)| (path, p.file));
+        (dir, FileSource::new(files))
+    }
+
+    pub fn get(&self, path: &str) -> Option<&File> {
+        self.files.get(path)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// The files' total size in bytes.
+    pub fn bytes(&self) -> f64 {
+        self.files.values().map(|f| f.size()).sum()
     }
 }
 
@@ -58,8 +88,12 @@ impl BlobReader {
     }
 }
 
+fn source_error(e: &JsValue) -> SourceError {
+    SourceError(js_error_text(e))
+}
+
 impl ChunkReader for BlobReader {
-    fn next_chunk(&mut self) -> LocalFuture<'_, Result<Option<Vec<u8>>, String>> {
+    fn next_chunk(&mut self) -> LocalFuture<'_, Result<Option<Vec<u8>>, SourceError>> {
         Box::pin(async move {
             if self.offset >= self.size {
                 return Ok(None);
@@ -68,10 +102,10 @@ impl ChunkReader for BlobReader {
             let part = self
                 .blob
                 .slice_with_f64_and_f64(self.offset, end)
-                .map_err(|e| js_error_text(&e))?;
+                .map_err(|e| source_error(&e))?;
             let buf = JsFuture::from(part.array_buffer())
                 .await
-                .map_err(|e| js_error_text(&e))?;
+                .map_err(|e| source_error(&e))?;
             self.offset = end;
             Ok(Some(js_sys::Uint8Array::new(&buf).to_vec()))
         })
@@ -79,38 +113,76 @@ impl ChunkReader for BlobReader {
 }
 
 impl DataSource for FileSource {
-    fn read(&self, file: &DataFile) -> LocalFuture<'_, Result<Box<dyn ChunkReader + '_>, String>> {
-        let found = self.files.get(&file.name).cloned();
+    fn list(&self) -> LocalFuture<'_, Result<Vec<String>, SourceError>> {
+        Box::pin(std::future::ready(Ok(self.files.keys().cloned().collect())))
+    }
+
+    fn display_name(&self, path: &str) -> String {
+        path.to_string()
+    }
+
+    fn describe(&self) -> String {
+        DESCRIPTION.to_string()
+    }
+
+    fn read(
+        &self,
+        file: &DataFile,
+    ) -> LocalFuture<'_, Result<Box<dyn ChunkReader + '_>, SourceError>> {
+        let found = self.files.get(&file.path).cloned();
         let name = file.name.clone();
         Box::pin(async move {
-            let f = found.ok_or_else(|| format!("{name} is no longer among the dropped files"))?;
+            let f = found.ok_or_else(|| {
+                SourceError(format!("{name} is no longer among the dropped files"))
+            })?;
             Ok(Box::new(BlobReader::new(f.into(), CHUNK)) as Box<dyn ChunkReader>)
         })
     }
 }
 
+/// Why a line of a dropped file cannot be shown.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LineViewError {
+    #[error(transparent)]
+    Read(#[from] SourceError),
+    #[error(transparent)]
+    Text(#[from] LineError),
+    #[error("line {0} is blank or past the end of the file")]
+    NoSuchLine(u64),
+    #[error("{0} is not among the dropped files")]
+    NotDropped(String),
+}
+
 /// The text of line `number` (1-based) of a file, read chunk by chunk.
-pub async fn read_line(file: &File, number: u64) -> Result<String, String> {
+pub async fn read_line(file: &File, number: u64) -> Result<String, LineViewError> {
     let mut reader = BlobReader::new(file.clone().into(), CHUNK);
     let mut splitter = LineSplitter::new();
     while let Some(chunk) = reader.next_chunk().await? {
-        for line in splitter.push(&chunk) {
-            if line.number == number {
-                return line.text.map_err(|e| e.to_string());
-            }
+        if let Some(line) = splitter
+            .push(&chunk)
+            .into_iter()
+            .find(|l| l.number == number)
+        {
+            return Ok(line.text?);
         }
         if splitter.lines_seen() > number {
-            break;
+            return Err(LineViewError::NoSuchLine(number));
         }
     }
-    for line in splitter.finish() {
-        if line.number == number {
-            return line.text.map_err(|e| e.to_string());
-        }
+    match splitter.finish().into_iter().find(|l| l.number == number) {
+        Some(line) => Ok(line.text?),
+        None => Err(LineViewError::NoSuchLine(number)),
     }
-    Err(format!(
-        "line {number} is blank or past the end of the file"
-    ))
+}
+
+impl FileSource {
+    /// The text of line `number` of the dropped file at `path`.
+    pub async fn line(&self, path: &str, number: u64) -> Result<String, LineViewError> {
+        let file = self
+            .get(path)
+            .ok_or_else(|| LineViewError::NotDropped(path.to_string()))?;
+        read_line(file, number).await
+    }
 }
 
 /// The files of a file input: `webkitRelativePath` when a folder was picked, else the name.
@@ -156,18 +228,18 @@ pub fn take_drop(dt: &DataTransfer) -> Dropped {
     }
 }
 
-async fn entry_file(entry: &FileSystemFileEntry) -> Result<File, String> {
+async fn entry_file(entry: &FileSystemFileEntry) -> Result<File, SourceError> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
         entry.file_with_callback_and_callback(&resolve, &reject);
     });
     JsFuture::from(promise)
         .await
-        .map_err(|e| js_error_text(&e))?
+        .map_err(|e| source_error(&e))?
         .dyn_into::<File>()
-        .map_err(|_| "not a file".to_string())
+        .map_err(|_| SourceError(format!("{} is not a file", entry.full_path())))
 }
 
-async fn dir_entries(dir: &FileSystemDirectoryEntry) -> Result<Vec<FileSystemEntry>, String> {
+async fn dir_entries(dir: &FileSystemDirectoryEntry) -> Result<Vec<FileSystemEntry>, SourceError> {
     let reader = dir.create_reader();
     let mut all = Vec::new();
     loop {
@@ -179,7 +251,7 @@ async fn dir_entries(dir: &FileSystemDirectoryEntry) -> Result<Vec<FileSystemEnt
         });
         let batch: js_sys::Array = JsFuture::from(promise)
             .await
-            .map_err(|e| js_error_text(&e))?
+            .map_err(|e| source_error(&e))?
             .unchecked_into();
         if batch.length() == 0 {
             return Ok(all);
@@ -189,7 +261,7 @@ async fn dir_entries(dir: &FileSystemDirectoryEntry) -> Result<Vec<FileSystemEnt
 }
 
 /// Walks dropped entries (folders recursively) into files with their paths.
-pub async fn walk_entries(entries: Vec<FileSystemEntry>) -> Result<Vec<PickedFile>, String> {
+pub async fn walk_entries(entries: Vec<FileSystemEntry>) -> Result<Vec<PickedFile>, SourceError> {
     let mut out = Vec::new();
     let mut stack = entries;
     while let Some(entry) = stack.pop() {

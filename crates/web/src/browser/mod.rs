@@ -1,8 +1,13 @@
-//! The browser adapters of the core's ports: fetch, timers, IndexedDB, dropped files.
+//! The browser adapters of the core's ports (fetch, timers, IndexedDB, dropped files, the
+//! confirmation dialog, the progress model), the wiring of a run over them ([`run`]), and the
+//! few page services the panels use ([`page`]).
 
 pub mod clock;
+pub mod confirm;
+pub mod events;
 pub mod files;
 pub mod http;
+pub mod page;
 pub mod run;
 pub mod store;
 
@@ -27,6 +32,17 @@ pub fn js_error_text(e: &JsValue) -> String {
         }
     }
     format!("{e:?}")
+}
+
+/// What the browser threw, as text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct JsError(pub String);
+
+impl From<JsValue> for JsError {
+    fn from(e: JsValue) -> Self {
+        JsError(js_error_text(&e))
+    }
 }
 
 /// Lets the browser run other tasks (render, input) before going on.

@@ -2,16 +2,17 @@
 //! URL, so each year or instance of an ODS keeps its own history).
 //!
 //! State is an append-only log per endpoint: each commit writes one record (key
-//! `{endpoint}#{sequence}`) holding its outcomes as text lines `hash status timestamp` (status 0:
-//! removed). Loading replays the records in key order, so a million payloads cost a few hundred
+//! `{endpoint}#{sequence}`) holding its outcomes as text lines `digest status timestamp` (the
+//! digest as 32 hex digits; status 0: removed). Loading replays the records in key order, so a million payloads cost a few hundred
 //! records, not a million IndexedDB writes; a long log is compacted into one record on load.
 //! Outcomes are buffered and committed about once a second and on `flush`.
 
-use super::js_error_text;
-use lightbeam_core::ports::{Cache, LocalFuture, PayloadState, StateStore, StoreError};
-use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use crate::logic::saved::{CachedDocument, SavedSummary};
+use lightbeam_core::ports::{
+    Cache, Digest, DigestMap, LocalFuture, PayloadState, StateStore, StoreError,
+};
+use rexie::{KeyRange, ObjectStore, Rexie, Store, TransactionMode};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -46,30 +47,24 @@ impl Db {
         Ok(Rc::new(Db { rexie }))
     }
 
-    /// Payload hashes remembered per endpoint, and cached documents with their age in seconds.
-    pub async fn summary(
-        &self,
-    ) -> Result<(Vec<(String, usize)>, Vec<(String, u64, usize)>), StoreError> {
+    /// Payloads remembered per endpoint, and cached documents with their age.
+    pub async fn summary(&self) -> Result<SavedSummary, StoreError> {
         let tx = self
             .rexie
             .transaction(&[STATE, CACHE], TransactionMode::ReadOnly)
             .map_err(err)?;
         let state = tx.store(STATE).map_err(err)?;
-        let mut by_endpoint: Vec<(String, HashMap<String, PayloadState>)> = Vec::new();
+        let mut by_endpoint: Vec<(String, DigestMap<PayloadState>)> = Vec::new();
         for (k, v) in state.scan(None, None, None, None).await.map_err(err)? {
             let key = k.as_string().unwrap_or_default();
-            let endpoint = key
-                .rsplit_once('#')
-                .map(|(e, _)| e)
-                .unwrap_or(&key)
-                .to_string();
+            let endpoint = key.rsplit_once('#').map(|(e, _)| e).unwrap_or(&key);
             let text = v.as_string().unwrap_or_default();
-            match by_endpoint.iter_mut().find(|(e, _)| *e == endpoint) {
+            match by_endpoint.iter_mut().find(|(e, _)| e == endpoint) {
                 Some((_, m)) => apply_log(m, &text),
                 None => {
-                    let mut m = HashMap::new();
+                    let mut m = DigestMap::default();
                     apply_log(&mut m, &text);
-                    by_endpoint.push((endpoint, m));
+                    by_endpoint.push((endpoint.to_string(), m));
                 }
             }
         }
@@ -78,16 +73,16 @@ impl Db {
         let mut docs = Vec::new();
         for (k, v) in cache.scan(None, None, None, None).await.map_err(err)? {
             let (bytes, at) = cache_entry(&v);
-            docs.push((
-                k.as_string().unwrap_or_default(),
-                ((now - at) / 1000.0).max(0.0) as u64,
-                bytes.map(|b| b.len()).unwrap_or(0),
-            ));
+            docs.push(CachedDocument {
+                key: k.as_string().unwrap_or_default(),
+                age_seconds: ((now - at) / 1000.0).max(0.0) as u64,
+                bytes: bytes.map(|b| b.len()).unwrap_or(0),
+            });
         }
-        Ok((
-            by_endpoint.into_iter().map(|(e, m)| (e, m.len())).collect(),
-            docs,
-        ))
+        Ok(SavedSummary {
+            state: by_endpoint.into_iter().map(|(e, m)| (e, m.len())).collect(),
+            cache: docs,
+        })
     }
 
     /// Forgets every sent payload and cached document of this API.
@@ -107,20 +102,29 @@ impl Db {
     }
 }
 
-fn apply_log(map: &mut HashMap<String, PayloadState>, text: &str) {
+/// One outcome as a line of the log (status 0: removed).
+fn log_line(digest: Digest, status: u16, timestamp: i64) -> String {
+    format!("{} {status} {timestamp}\n", digest.to_hex())
+}
+
+/// Replays log lines into `map` (lines that cannot be read are skipped).
+fn apply_log(map: &mut DigestMap<PayloadState>, text: &str) {
     for line in text.lines() {
         let mut parts = line.split(' ');
-        let (Some(hash), Some(status), Some(ts)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(hex), Some(status), Some(ts)) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
-        let (Ok(status), Ok(timestamp)) = (status.parse::<u16>(), ts.parse::<i64>()) else {
+        let (Some(digest), Ok(status), Ok(timestamp)) = (
+            Digest::from_hex(hex),
+            status.parse::<u16>(),
+            ts.parse::<i64>(),
+        ) else {
             continue;
         };
         if status == 0 {
-            map.remove(hash);
+            map.remove(&digest);
         } else {
-            map.insert(hash.to_string(), PayloadState { timestamp, status });
+            map.insert(digest, PayloadState { timestamp, status });
         }
     }
 }
@@ -135,6 +139,18 @@ fn endpoint_range(endpoint: &str) -> Result<KeyRange, StoreError> {
     .map_err(|e| err(format!("{e:?}")))
 }
 
+/// Deletes every record of `endpoint` in a store of a read-write transaction.
+async fn delete_records(store: &Store, endpoint: &str) -> Result<(), StoreError> {
+    let keys = store
+        .get_all_keys(Some(endpoint_range(endpoint)?), None)
+        .await
+        .map_err(err)?;
+    for k in keys {
+        store.delete(k).await.map_err(err)?;
+    }
+    Ok(())
+}
+
 struct StateInner {
     db: Rc<Db>,
     /// Outcomes not yet committed: endpoint → log lines.
@@ -142,7 +158,8 @@ struct StateInner {
     last_commit_ms: Cell<f64>,
     seq: Cell<u64>,
     committing: futures::lock::Mutex<()>,
-    error: RefCell<Option<String>>,
+    /// A commit in the background failed: said at the next write or flush.
+    error: RefCell<Option<StoreError>>,
 }
 
 impl StateInner {
@@ -167,18 +184,34 @@ impl StateInner {
                 None => by_endpoint.push((endpoint, line)),
             }
         }
+        let writes = by_endpoint.into_iter().map(|(e, text)| (e, Some(text)));
+        self.write(writes.collect(), false).await
+    }
+
+    /// In one transaction, for each endpoint: its records deleted first when `replace`, then
+    /// its text (if any) added as a new record.
+    async fn write(
+        &self,
+        records: Vec<(String, Option<String>)>,
+        replace: bool,
+    ) -> Result<(), StoreError> {
         let tx = self
             .db
             .rexie
             .transaction(&[STATE], TransactionMode::ReadWrite)
             .map_err(err)?;
         let store = tx.store(STATE).map_err(err)?;
-        for (endpoint, text) in by_endpoint {
-            let key = JsValue::from_str(&self.next_key(&endpoint));
-            store
-                .put(&JsValue::from_str(&text), Some(&key))
-                .await
-                .map_err(err)?;
+        for (endpoint, text) in records {
+            if replace {
+                delete_records(&store, &endpoint).await?;
+            }
+            if let Some(text) = text {
+                let key = JsValue::from_str(&self.next_key(&endpoint));
+                store
+                    .put(&JsValue::from_str(&text), Some(&key))
+                    .await
+                    .map_err(err)?;
+            }
         }
         tx.done().await.map_err(err)?;
         Ok(())
@@ -207,7 +240,7 @@ impl IdbState {
 
     fn push(&self, endpoint: &str, line: String) -> Result<(), StoreError> {
         if let Some(e) = self.inner.error.borrow().as_ref() {
-            return Err(StoreError(e.clone()));
+            return Err(e.clone());
         }
         self.inner
             .buffer
@@ -220,7 +253,7 @@ impl IdbState {
             let inner = self.inner.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 if let Err(e) = inner.commit().await {
-                    *inner.error.borrow_mut() = Some(e.0);
+                    *inner.error.borrow_mut() = Some(e);
                 }
             });
         }
@@ -228,88 +261,74 @@ impl IdbState {
     }
 }
 
+impl IdbState {
+    /// The outcomes of `endpoint`, replayed from its records; how many records there were.
+    async fn replay(&self, endpoint: &str) -> Result<(DigestMap<PayloadState>, usize), StoreError> {
+        let tx = self
+            .inner
+            .db
+            .rexie
+            .transaction(&[STATE], TransactionMode::ReadOnly)
+            .map_err(err)?;
+        let records = tx
+            .store(STATE)
+            .map_err(err)?
+            .get_all(Some(endpoint_range(endpoint)?), None)
+            .await
+            .map_err(err)?;
+        let mut map = DigestMap::default();
+        for r in &records {
+            apply_log(&mut map, &r.as_string().unwrap_or_default());
+        }
+        Ok((map, records.len()))
+    }
+
+    /// Replaces the records of `endpoint` with one (`text`; none when `None`).
+    async fn rewrite(&self, endpoint: &str, text: Option<String>) -> Result<(), StoreError> {
+        self.inner
+            .write(vec![(endpoint.to_string(), text)], true)
+            .await
+    }
+}
+
 impl StateStore for IdbState {
-    fn load(
-        &self,
-        endpoint: &str,
-    ) -> LocalFuture<'_, Result<HashMap<String, PayloadState>, StoreError>> {
+    fn load(&self, endpoint: &str) -> LocalFuture<'_, Result<DigestMap<PayloadState>, StoreError>> {
         let endpoint = endpoint.to_string();
         Box::pin(async move {
             self.inner.commit().await?;
-            let db = &self.inner.db;
-            let tx = db
-                .rexie
-                .transaction(&[STATE], TransactionMode::ReadOnly)
-                .map_err(err)?;
-            let store = tx.store(STATE).map_err(err)?;
-            let records = store
-                .get_all(Some(endpoint_range(&endpoint)?), None)
-                .await
-                .map_err(err)?;
-            drop(tx);
-            let mut map = HashMap::new();
-            for r in &records {
-                apply_log(&mut map, &r.as_string().unwrap_or_default());
-            }
-            if records.len() > COMPACT_AFTER {
+            let (map, records) = self.replay(&endpoint).await?;
+            if records > COMPACT_AFTER {
                 let mut text = String::with_capacity(map.len() * 48);
-                for (hash, s) in &map {
-                    text.push_str(&format!("{hash} {} {}\n", s.status, s.timestamp));
+                for (digest, s) in &map {
+                    text.push_str(&log_line(*digest, s.status, s.timestamp));
                 }
-                let tx = db
-                    .rexie
-                    .transaction(&[STATE], TransactionMode::ReadWrite)
-                    .map_err(err)?;
-                let store = tx.store(STATE).map_err(err)?;
-                let keys = store
-                    .get_all_keys(Some(endpoint_range(&endpoint)?), None)
-                    .await
-                    .map_err(err)?;
-                for k in keys {
-                    store.delete(k).await.map_err(err)?;
-                }
-                let key = JsValue::from_str(&self.inner.next_key(&endpoint));
-                store
-                    .put(&JsValue::from_str(&text), Some(&key))
-                    .await
-                    .map_err(err)?;
-                tx.done().await.map_err(err)?;
+                self.rewrite(&endpoint, Some(text)).await?;
             }
             Ok(map)
         })
     }
 
-    fn record(&self, endpoint: &str, hash: &str, state: PayloadState) -> Result<(), StoreError> {
+    fn record(
+        &self,
+        endpoint: &str,
+        digest: Digest,
+        state: PayloadState,
+    ) -> Result<(), StoreError> {
         self.push(
             endpoint,
-            format!("{hash} {} {}\n", state.status.max(1), state.timestamp),
+            log_line(digest, state.status.max(1), state.timestamp),
         )
     }
 
-    fn remove(&self, endpoint: &str, hash: &str) -> Result<(), StoreError> {
-        self.push(endpoint, format!("{hash} 0 0\n"))
+    fn remove(&self, endpoint: &str, digest: Digest) -> Result<(), StoreError> {
+        self.push(endpoint, log_line(digest, 0, 0))
     }
 
     fn clear_endpoint(&self, endpoint: &str) -> LocalFuture<'_, Result<(), StoreError>> {
         let endpoint = endpoint.to_string();
         Box::pin(async move {
             self.inner.commit().await?;
-            let tx = self
-                .inner
-                .db
-                .rexie
-                .transaction(&[STATE], TransactionMode::ReadWrite)
-                .map_err(err)?;
-            let store = tx.store(STATE).map_err(err)?;
-            let keys = store
-                .get_all_keys(Some(endpoint_range(&endpoint)?), None)
-                .await
-                .map_err(err)?;
-            for k in keys {
-                store.delete(k).await.map_err(err)?;
-            }
-            tx.done().await.map_err(err)?;
-            Ok(())
+            self.rewrite(&endpoint, None).await
         })
     }
 
@@ -317,7 +336,7 @@ impl StateStore for IdbState {
         Box::pin(async move {
             self.inner.commit().await?;
             match self.inner.error.borrow_mut().take() {
-                Some(e) => Err(StoreError(e)),
+                Some(e) => Err(e),
                 None => Ok(()),
             }
         })
@@ -390,8 +409,7 @@ impl Cache for IdbCache {
             if let Ok(store) = tx.store(CACHE) {
                 if let Err(e) = store.put(&entry, Some(&JsValue::from_str(&key))).await {
                     web_sys::console::warn_1(&JsValue::from_str(&format!(
-                        "cache write failed: {}",
-                        js_error_text(&JsValue::from_str(&e.to_string()))
+                        "cache write failed: {e}"
                     )));
                 }
             }

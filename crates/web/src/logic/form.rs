@@ -1,6 +1,5 @@
-//! The web app's pure logic, built and unit-tested natively too: the config form and the config
-//! text it becomes (validated by the core's `Config::from_yaml`, so messages match the CLI), the
-//! paths of dropped files, and small formatting helpers.
+//! The config form and the config text it becomes (validated by the core's `Config::from_yaml`,
+//! so messages match the CLI), and what the page remembers of it in local storage.
 
 use indexmap::IndexMap;
 use lightbeam_core::config::{ApiMode, Config, ConfigError, LoadOptions};
@@ -247,49 +246,48 @@ impl ConfigForm {
         }
     }
 
+    /// The text fields, by their id (the storage keys).
+    fn fields_mut(&mut self) -> [(&'static str, &mut String); 11] {
+        [
+            ("base_url", &mut self.base_url),
+            ("client_id", &mut self.client_id),
+            ("client_secret", &mut self.client_secret),
+            ("mode", &mut self.mode),
+            ("year", &mut self.year),
+            ("instance_code", &mut self.instance_code),
+            ("namespace", &mut self.namespace),
+            ("namespace_overrides", &mut self.namespace_overrides),
+            ("pool_size", &mut self.pool_size),
+            ("num_retries", &mut self.num_retries),
+            ("timeout", &mut self.timeout),
+        ]
+    }
+
     /// A compact JSON record of the form, for local storage.
     pub fn to_storage(&self) -> String {
-        let mut m = Map::new();
-        for (k, v) in [
-            ("base_url", &self.base_url),
-            ("client_id", &self.client_id),
-            ("client_secret", &self.client_secret),
-            ("mode", &self.mode),
-            ("year", &self.year),
-            ("instance_code", &self.instance_code),
-            ("namespace", &self.namespace),
-            ("namespace_overrides", &self.namespace_overrides),
-            ("pool_size", &self.pool_size),
-            ("num_retries", &self.num_retries),
-            ("timeout", &self.timeout),
-        ] {
-            m.insert(k.to_string(), Value::from(v.as_str()));
-        }
+        let mut form = self.clone();
+        let mut m: Map<String, Value> = form
+            .fields_mut()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), Value::from(v.as_str())))
+            .collect();
         m.insert("extras".to_string(), Value::Object(self.extras.clone()));
         Value::Object(m).to_string()
     }
 
+    /// The form a [`ConfigForm::to_storage`] record holds (missing fields blank).
     pub fn from_storage(text: &str) -> Option<ConfigForm> {
         let v: Value = serde_json::from_str(text).ok()?;
-        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        Some(ConfigForm {
-            base_url: s("base_url"),
-            client_id: s("client_id"),
-            client_secret: s("client_secret"),
-            mode: s("mode"),
-            year: s("year"),
-            instance_code: s("instance_code"),
-            namespace: s("namespace"),
-            namespace_overrides: s("namespace_overrides"),
-            pool_size: s("pool_size"),
-            num_retries: s("num_retries"),
-            timeout: s("timeout"),
-            extras: v
-                .get("extras")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-        })
+        let mut form = ConfigForm::default();
+        for (k, field) in form.fields_mut() {
+            *field = v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        }
+        form.extras = v
+            .get("extras")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        Some(form)
     }
 }
 
@@ -346,64 +344,6 @@ fn format_number(x: f64) -> String {
     }
 }
 
-/// Paths of picked or dropped files made relative to the data folder: when every path lies in
-/// one top folder (a dropped or picked folder), that folder is the data folder and is removed.
-/// Returns the data folder's name (empty when files were given directly) and the paths.
-pub fn relative_paths(paths: &[String]) -> (String, Vec<String>) {
-    let norm: Vec<String> = paths
-        .iter()
-        .map(|p| p.replace('\\', "/").trim_start_matches('/').to_string())
-        .collect();
-    let top = norm
-        .first()
-        .and_then(|p| p.split_once('/'))
-        .map(|(t, _)| t.to_string());
-    if let Some(top) = top {
-        let prefix = format!("{top}/");
-        if norm.iter().all(|p| p.starts_with(&prefix)) {
-            return (
-                top,
-                norm.iter().map(|p| p[prefix.len()..].to_string()).collect(),
-            );
-        }
-    }
-    (String::new(), norm)
-}
-
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Bytes as `12.3 MB`.
-pub fn human_bytes(n: f64) -> String {
-    if n >= 1e9 {
-        format!("{:.1} GB", n / 1e9)
-    } else if n >= 1e6 {
-        format!("{:.1} MB", n / 1e6)
-    } else if n >= 1e3 {
-        format!("{:.1} kB", n / 1e3)
-    } else {
-        format!("{n} B")
-    }
-}
-
-/// Local time as the CLI writes it in results files: `2024-05-01T13:45:12.123000`.
-pub fn iso_local(year: i32, month: u32, day: u32, h: u32, m: u32, s: u32, ms: u32) -> String {
-    format!(
-        "{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{:06}",
-        ms * 1000
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,11 +368,16 @@ mod tests {
         assert_eq!(c.data_url(), "http://localhost:8001/data/v3");
     }
 
+    /// The error of the test form with one change.
+    fn error_of(change: impl FnOnce(&mut ConfigForm)) -> FormError {
+        let mut f = form();
+        change(&mut f);
+        f.to_config(2025).unwrap_err()
+    }
+
     #[test]
     fn wrong_values_get_the_cli_messages_and_their_field() {
-        let mut f = form();
-        f.pool_size = "eight".into();
-        let e = f.to_config(2025).unwrap_err();
+        let e = error_of(|f| f.pool_size = "eight".into());
         assert_eq!(e.field, Some("pool_size"));
         assert!(
             e.message
@@ -440,18 +385,14 @@ mod tests {
             "{}",
             e.message
         );
-        let mut f = form();
-        f.base_url = "localhost".into();
-        let e = f.to_config(2025).unwrap_err();
+        let e = error_of(|f| f.base_url = "localhost".into());
         assert_eq!(e.field, Some("base_url"));
         assert!(
             e.message.contains("must start with http://"),
             "{}",
             e.message
         );
-        let mut f = form();
-        f.mode = "instance_year_specific".into();
-        let e = f.to_config(2025).unwrap_err();
+        let e = error_of(|f| f.mode = "instance_year_specific".into());
         assert_eq!(e.field, Some("instance_code"));
     }
 
@@ -506,26 +447,5 @@ mod tests {
         let f = form();
         assert_eq!(ConfigForm::from_storage(&f.to_storage()).unwrap(), f);
         assert!(!f.without_secret().to_storage().contains("testsecret"));
-    }
-
-    #[test]
-    fn relative_paths_of_a_folder() {
-        let (dir, p) = relative_paths(&["data/students.jsonl".into(), "data/x/a.jsonl".into()]);
-        assert_eq!(dir, "data");
-        assert_eq!(p, vec!["students.jsonl", "x/a.jsonl"]);
-        let (dir, p) = relative_paths(&["students.jsonl".into(), "schools.jsonl".into()]);
-        assert_eq!(dir, "");
-        assert_eq!(p.len(), 2);
-    }
-
-    #[test]
-    fn formatting() {
-        assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(thousands(12), "12");
-        assert_eq!(human_bytes(2_500_000.0), "2.5 MB");
-        assert_eq!(
-            iso_local(2024, 5, 1, 3, 4, 5, 12),
-            "2024-05-01T03:04:05.012000"
-        );
     }
 }
