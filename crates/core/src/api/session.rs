@@ -555,7 +555,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
-    fn encodings() {
+    fn basic_credentials_and_the_other_scheme() {
         assert_eq!(
             BASE64_STANDARD.encode(b"testkey:testsecret"),
             "dGVzdGtleTp0ZXN0c2VjcmV0"

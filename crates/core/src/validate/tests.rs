@@ -116,6 +116,15 @@ fn validate(model: &Model, config: &Config, data: &Data, threads: usize) -> Run 
     }
 }
 
+/// (endpoint, line) of every `references` failure.
+fn reference_failures(r: &RunResults) -> Vec<(String, u64)> {
+    failures(r)
+        .into_iter()
+        .filter(|f| f.2 == "references")
+        .map(|f| (f.0, f.1))
+        .collect()
+}
+
 /// (endpoint, line, method, message) of every failure, sorted by endpoint order then line.
 fn failures(r: &RunResults) -> Vec<(String, u64, String, String)> {
     let mut out = Vec::new();
@@ -436,11 +445,7 @@ fn the_reference_selection_includes_or_excludes() {
     config.validate.references.selector = vec!["studentSchoolAssociations.schoolReference".into()];
     config.validate.references.behavior = ReferenceBehavior::Include;
     let run = validate(&model, &config, &synthetic_data(), 1);
-    let refs: Vec<(String, u64)> = failures(&run.results)
-        .into_iter()
-        .filter(|f| f.2 == "references")
-        .map(|f| (f.0, f.1))
-        .collect();
+    let refs = reference_failures(&run.results);
     assert_eq!(refs, vec![("studentSchoolAssociations".to_string(), 5)]);
     config.validate.references.behavior = ReferenceBehavior::Exclude;
     config.validate.references.selector = vec![
@@ -448,11 +453,7 @@ fn the_reference_selection_includes_or_excludes() {
         "*.localEducationAgencyReference".into(),
     ];
     let run = validate(&model, &config, &synthetic_data(), 1);
-    let refs: Vec<(String, u64)> = failures(&run.results)
-        .into_iter()
-        .filter(|f| f.2 == "references")
-        .map(|f| (f.0, f.1))
-        .collect();
+    let refs = reference_failures(&run.results);
     assert_eq!(
         refs,
         vec![
