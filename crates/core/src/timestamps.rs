@@ -142,6 +142,8 @@ mod tests {
             Some(1_709_208_000.5)
         );
         assert_eq!(parse_iso("1969-12-31T23:59:59Z", 0), Some(-1.0));
+        assert_eq!(parse_iso("2000-03-01", 0), Some(951_868_800.0));
+        assert_eq!(parse_iso("1994-11-06T08:49:37Z", 0), Some(784_111_777.0));
         for bad in [
             "",
             "yesterday",
