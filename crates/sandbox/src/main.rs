@@ -73,6 +73,11 @@ struct ServeArgs {
     /// Share of data requests whose connection is closed without an answer.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
+    /// Admit at most N data requests a second, as an API gateway would: one token bucket for
+    /// all data requests (any method, client, year), refilled at N a second and holding N; an
+    /// empty bucket answers 429 with Retry-After. Default: no limit.
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<f64>,
     #[arg(long, default_value_t = 0)]
     rng_seed: u64,
     /// Worker threads (default: number of cores).
@@ -129,6 +134,9 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             bail!("{name} must be between 0 and 1, not {p}");
         }
     }
+    if let Some(n) = args.rate_limit.filter(|n| !(n.is_finite() && *n > 0.0)) {
+        bail!("--rate-limit must be a number of requests a second above 0, not {n}");
+    }
     let mut clients = Vec::new();
     for c in &args.client {
         let Some((id, secret)) = c.split_once(':') else {
@@ -171,6 +179,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         rng_seed: args.rng_seed,
         data_model_version,
         token_log: args.log_tokens.clone(),
+        rate_limit: args.rate_limit,
     };
     let sb = Sandbox::new(
         api,

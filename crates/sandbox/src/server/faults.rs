@@ -1,9 +1,10 @@
 //! Fault injection around the data requests (`--latency-ms`, `--latency-jitter-ms`,
 //! `--fault-rate`, `--fault-statuses`, `--drop-rate`): which fault a request gets, the bodies of
 //! injected error statuses, and [`handle`], which every request of a connection goes through
-//! before the router.
+//! before the router (and which applies `--rate-limit` first).
 
 use super::errors::{message, problem};
+use super::ratelimit;
 use super::state::{Sandbox, Shared};
 use crate::store::ErrorStyle;
 use axum::body::Body;
@@ -51,7 +52,7 @@ fn pick_fault(sb: &Sandbox) -> (Fault, Duration) {
 /// The answer of an injected error status, in the configured style (429 with `Retry-After`).
 fn fault_response(sb: &Sandbox, status: u16) -> Response<Body> {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = if sb.api.style == ErrorStyle::V72 {
+    let resp = if sb.api.style == ErrorStyle::V72 {
         let (typ, title) = match status {
             429 => ("urn:ed-fi:api:too-many-requests", "Too Many Requests"),
             503 => ("urn:ed-fi:api:service-unavailable", "Service Unavailable"),
@@ -67,9 +68,15 @@ fn fault_response(sb: &Sandbox, status: u16) -> Response<Body> {
     } else {
         message(code, "An unexpected problem has occurred.", None)
     };
+    outside_router(resp, (status == 429).then_some(1))
+}
+
+/// An answer given before the router (which adds CORS headers to its own): its CORS headers,
+/// and `Retry-After` when given (seconds).
+pub(super) fn outside_router(mut resp: Response<Body>, retry_after: Option<u64>) -> Response<Body> {
     let h = resp.headers_mut();
-    if status == 429 {
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    if let Some(secs) = retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -93,8 +100,9 @@ impl std::fmt::Display for Dropped {
 impl std::error::Error for Dropped {}
 
 /// One request of a connection: anything but a data request goes straight to the router; a
-/// data request waits its latency, then is answered by the router, by an injected status, or
-/// not at all (its connection dropped, after or without processing it).
+/// data request passes the rate limit (`ratelimit.rs`, else 429), waits its latency, then is
+/// answered by the router, by an injected status, or not at all (its connection dropped, after
+/// or without processing it).
 pub(super) async fn handle(
     sb: Shared,
     app: Router,
@@ -104,6 +112,9 @@ pub(super) async fn handle(
     let is_data = req.uri().path().starts_with("/data/") && req.method() != Method::OPTIONS;
     if !is_data {
         return Ok(answer(app, req).await);
+    }
+    if let Some(limited) = ratelimit::check(&sb, req.method(), arrived) {
+        return Ok(limited);
     }
     let (fault, latency) = pick_fault(&sb);
     if !latency.is_zero() {

@@ -1,11 +1,12 @@
-//! The HTTP face of the sandbox: discovery, metadata, OAuth, data routes, faults, stats.
+//! The HTTP face of the sandbox: discovery, metadata, OAuth, data routes, rate limit, faults, stats.
 //!
 //! [`serve`] accepts connections; where each part of an answer lives:
 //! - `state.rs`: the shared state ([`Sandbox`]) and what it is made from ([`ServeConfig`],
 //!   [`Documents`]).
 //! - `connections.rs`: plain and TLS connections ([`self_signed_tls`]).
 //! - `faults.rs`: latency, injected statuses and dropped connections around each data request;
-//!   `delay.rs`: the precise waiting of the latency ([`PreciseDelay`]).
+//!   `delay.rs`: the precise waiting of the latency ([`PreciseDelay`]); `ratelimit.rs`: the
+//!   token bucket of `--rate-limit`, applied before them, as a gateway in front of the API would.
 //! - `routing.rs`: the [`router`], data URLs and their dispatch by method.
 //! - `data.rs`: the data operations; `oauth.rs`: tokens and the bearer check; `metadata.rs`:
 //!   discovery, metadata and documents.
@@ -20,6 +21,7 @@ mod faults;
 mod forms;
 mod metadata;
 mod oauth;
+mod ratelimit;
 mod routing;
 mod state;
 mod stats;

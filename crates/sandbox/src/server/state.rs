@@ -1,10 +1,11 @@
 //! The shared state of a running sandbox ([`Sandbox`]) and what it is made from
 //! ([`ServeConfig`] from the command line, the [`Documents`] served verbatim): one store per
 //! instance/year prefix (each a copy of the seeded store), the issued tokens, the counters,
-//! the random numbers of fault injection.
+//! the random numbers of fault injection, the token bucket of the rate limit.
 
 use super::delay::PreciseDelay;
 use super::errors;
+use super::ratelimit::RateLimiter;
 use super::stats::Stats;
 use crate::store::{Api, ApiError, ErrorStyle, Store};
 use axum::body::{Body, Bytes};
@@ -34,6 +35,8 @@ pub struct ServeConfig {
     pub data_model_version: String,
     /// Append every issued token to this file, one a line (`--log-tokens`, for secret-leak tests).
     pub token_log: Option<std::path::PathBuf>,
+    /// Data requests a second admitted by the one token bucket of `--rate-limit` (none: no limit).
+    pub rate_limit: Option<f64>,
 }
 
 /// Raw documents served verbatim.
@@ -57,6 +60,8 @@ pub struct Sandbox {
     pub(super) cfg: ServeConfig,
     pub(super) base_url: RwLock<String>,
     pub(super) delay: PreciseDelay,
+    /// The token bucket of `--rate-limit`.
+    pub(super) limiter: Option<RateLimiter>,
 }
 
 impl Sandbox {
@@ -69,6 +74,7 @@ impl Sandbox {
             tokens_issued: AtomicU64::new(0),
             stats: Mutex::new(Stats::default()),
             rng: Mutex::new(SmallRng::seed_from_u64(cfg.rng_seed)),
+            limiter: cfg.rate_limit.map(RateLimiter::new),
             docs,
             cfg,
             base_url: RwLock::new(String::new()),

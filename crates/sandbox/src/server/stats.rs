@@ -1,5 +1,5 @@
-//! The sandbox's own counters (requests by method and status, injected faults, dropped
-//! connections, creates and updates) and the JSON of `/_sandbox/stats` that reports them with
+//! The sandbox's own counters (requests by method and status, injected faults, requests
+//! refused by the rate limit, dropped connections, creates and updates) and the JSON of `/_sandbox/stats` that reports them with
 //! the record counts of every store.
 
 use crate::store::{Api, Store};
@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub(super) struct Stats {
     requests: BTreeMap<String, BTreeMap<u16, u64>>,
     faults: BTreeMap<u16, u64>,
+    rate_limited: u64,
     dropped: u64,
     creates: u64,
     updates: u64,
@@ -32,6 +33,11 @@ impl Stats {
     /// A fault answered with `status` instead of the data request.
     pub(super) fn count_fault(&mut self, status: u16) {
         *self.faults.entry(status).or_default() += 1;
+    }
+
+    /// A data request answered 429 by the rate limit.
+    pub(super) fn count_rate_limited(&mut self) {
+        self.rate_limited += 1;
     }
 
     /// A connection closed without an answer.
@@ -97,6 +103,7 @@ impl Stats {
             "requests": requests,
             "faults_injected": self.faults.iter().map(|(k, v)| (k.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             "faults_injected_total": self.faults.values().sum::<u64>(),
+            "rate_limited": self.rate_limited,
             "connections_dropped": self.dropped,
             "tokens_issued": tokens_issued,
             "creates": self.creates,
