@@ -78,6 +78,11 @@ struct ServeArgs {
     /// empty bucket answers 429 with Retry-After. Default: no limit.
     #[arg(long, value_name = "N")]
     rate_limit: Option<f64>,
+    /// Relationship-based authorization: a payload naming a student, staff member or
+    /// contact/parent is refused (403) until an enrollment, staff assignment/employment/school
+    /// association, or student-contact/parent association relates that person.
+    #[arg(long)]
+    relationship_auth: bool,
     #[arg(long, default_value_t = 0)]
     rng_seed: u64,
     /// Worker threads (default: number of cores).
@@ -180,6 +185,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         data_model_version,
         token_log: args.log_tokens.clone(),
         rate_limit: args.rate_limit,
+        relationship_auth: args.relationship_auth,
     };
     let sb = Sandbox::new(
         api,

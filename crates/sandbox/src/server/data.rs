@@ -1,7 +1,8 @@
 //! The data operations, one handler each: GET of a collection (its query parameters checked),
-//! GET by id (`If-None-Match`), POST (upsert by identity), PUT and DELETE (`If-Match`). The
-//! route and the bearer token were checked before (`routing.rs`); a handler's `Err` is rendered
-//! in the configured error style.
+//! GET by id (`If-None-Match`), POST (upsert by identity), PUT and DELETE (`If-Match`); with
+//! `--relationship-auth`, POST and PUT bodies are authorized first (403). The route and the
+//! bearer token were checked before (`routing.rs`); a handler's `Err` is rendered in the
+//! configured error style.
 
 use super::forms::parse_query;
 use super::state::Sandbox;
@@ -66,7 +67,11 @@ pub(super) async fn post(sb: &Sandbox, c: &Collection, body: Body) -> Answer {
         ApiError::validation("$", format!("The request body is not valid JSON: {e}"))
     })?;
     sb.api.precheck(c.ep, &mut value)?;
-    let u = c.store.write().upsert_checked(&sb.api, c.ep, value)?;
+    let u = {
+        let mut store = c.store.write();
+        authorize(sb, &store, c.ep, &value)?;
+        store.upsert_checked(&sb.api, c.ep, value)?
+    };
     sb.stats.lock().count_upsert(u.created);
     let status = if u.created {
         StatusCode::CREATED
@@ -98,6 +103,7 @@ pub(super) async fn put(
     let etag = {
         let mut store = c.store.write();
         check_if_match(headers, &store, c.ep, id)?;
+        authorize(sb, &store, c.ep, &value)?;
         store.put(&sb.api, c.ep, id, value)?
     };
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -169,6 +175,15 @@ fn check_if_match(headers: &HeaderMap, store: &Store, ep: usize, id: &str) -> Re
         Ok(())
     } else {
         Err(ApiError::OptimisticLock)
+    }
+}
+
+/// With `--relationship-auth`, the relationship check of a POST or PUT body (403).
+fn authorize(sb: &Sandbox, store: &Store, ep: usize, body: &Value) -> Result<(), ApiError> {
+    if sb.cfg.relationship_auth {
+        store.check_relationships(&sb.api, ep, body)
+    } else {
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! (`application/problem+json`) of ODS/API 7.2+ and the `{"message": ...}` of ODS/API up to
 //! 7.1, for every [`ApiError`] and for a failed bearer check.
 
-use crate::store::{ApiError, ErrorStyle};
+use crate::store::{ApiError, ErrorStyle, CALLER_EDUCATION_ORGANIZATION_ID};
 use axum::body::Body;
 use axum::http::{header, Response, StatusCode};
 use axum::response::IntoResponse;
@@ -184,7 +184,21 @@ fn problem_parts(
             "The item has been modified by another user.".into(),
             None,
         ),
+        ApiError::NoRelationship { property, hint } => (
+            StatusCode::FORBIDDEN,
+            "urn:ed-fi:api:security:authorization",
+            "Authorization Denied",
+            format!("Access to the requested data could not be authorized. Hint: {hint}"),
+            Some(("errors", json!([no_relationships(property)]))),
+        ),
     }
+}
+
+/// The ODS's words for a person not related to the caller, naming the property (`StudentUniqueId`).
+fn no_relationships(property: &str) -> String {
+    format!(
+        "No relationships have been established between the caller's education organization id claim ({CALLER_EDUCATION_ORGANIZATION_ID}) and the resource item's '{property}' value."
+    )
 }
 
 const ID_IN_BODY: &str =
@@ -217,5 +231,8 @@ fn older_message(e: &ApiError) -> (StatusCode, String) {
             format!("The resource (or a subordinate entity of the resource) cannot be deleted because it is a dependency of the '{entity}' entity."),
         ),
         ApiError::OptimisticLock => (StatusCode::PRECONDITION_FAILED, "Resource was modified by another consumer.".into()),
+        ApiError::NoRelationship { property, .. } => {
+            (StatusCode::FORBIDDEN, format!("Authorization denied. {}", no_relationships(property)))
+        }
     }
 }

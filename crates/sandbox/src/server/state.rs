@@ -37,6 +37,8 @@ pub struct ServeConfig {
     pub token_log: Option<std::path::PathBuf>,
     /// Data requests a second admitted by the one token bucket of `--rate-limit` (none: no limit).
     pub rate_limit: Option<f64>,
+    /// Refuse payloads naming persons not yet related to the caller (`--relationship-auth`).
+    pub relationship_auth: bool,
 }
 
 /// Raw documents served verbatim.

@@ -42,6 +42,12 @@ pub enum ApiError {
     DependentItemExists { entity: String },
     /// 412
     OptimisticLock,
+    /// 403 of `--relationship-auth`: the person named by `property` (`StudentUniqueId`) is not
+    /// related to the caller; `hint` is the ODS's advice (which association to create).
+    NoRelationship {
+        property: &'static str,
+        hint: &'static str,
+    },
 }
 
 impl ApiError {

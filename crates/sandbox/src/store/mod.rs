@@ -6,7 +6,8 @@
 //! - `schema.rs`: what the API knows ([`Api`]) and the checks that need no stored data.
 //! - `keys.rs`: identity and reference keys, by which records are found.
 //! - `records.rs`: the records of one database ([`Store`]), their indexes, and DELETE.
-//! - `descriptors.rs`, `references.rs`: the checks of a POST against stored data.
+//! - `descriptors.rs`, `references.rs`: the checks of a POST against stored data;
+//!   `relationships.rs`: the relationship-based authorization of `--relationship-auth`.
 //! - `upsert.rs`: POST and PUT: their checks in order, then a new or replaced record.
 //! - `query.rs`: GET by id and of a collection ([`Query`]), records as the API returns them.
 
@@ -16,12 +17,14 @@ mod keys;
 mod query;
 mod records;
 mod references;
+mod relationships;
 mod schema;
 mod upsert;
 
 pub use errors::{ApiError, ErrorStyle};
 pub use query::Query;
 pub use records::{EndpointData, Record, Store};
+pub use relationships::CALLER_EDUCATION_ORGANIZATION_ID;
 pub use schema::Api;
 pub use upsert::Upserted;
 
