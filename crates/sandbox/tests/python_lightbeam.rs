@@ -1,7 +1,9 @@
 //! The Python lightbeam (0.1.12, installed by scripts/setup.sh into .venv) run against the
 //! sandbox as against a real ODS/API: count, send generated data, delete it again.
 
-use lightbeam_testkit::{generate, python_lightbeam, text, tmp_dir, Sandbox, Version};
+use lightbeam_testkit::{
+    generate, python_lightbeam, text, tmp_dir, write_lightbeam_config, Sandbox, Version,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,16 +47,13 @@ fn python_tool_counts_sends_and_deletes_generated_data() {
     assert!(lines.len() >= 10, "generated files: {lines:?}");
     let sb = Sandbox::start(Version::Ds50, &[]);
     let before = counts(&sb);
-    std::fs::write(
-        dir.join("lightbeam.yaml"),
-        format!(
-            "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base}\n  mode: shared_instance\n  client_id: testkey\n  client_secret: testsecret\nconnection:\n  pool_size: 4\n  verify_ssl: true\nforce_delete: true\nlog_level: INFO\n",
-            state = dir.join("state").display(),
-            data = data.display(),
-            base = sb.base
-        ),
-    )
-    .unwrap();
+    write_lightbeam_config(
+        &dir,
+        &data,
+        &sb.base,
+        4,
+        "force_delete: true\nlog_level: INFO\n",
+    );
 
     // count: the Python tool reads Total-Count of every endpoint
     let (code, out) = run(

@@ -9,10 +9,11 @@
 //! - a running sandbox ([`Sandbox`]): started with [`Sandbox::start`], its base URL read from the
 //!   first line it prints (http or https; self-signed certificates are accepted), killed when
 //!   dropped; its statistics, an OAuth token and GET/POST/DELETE helpers of the data API;
-//! - test data: [`generate`] (the generator's files and line counts), [`tmp_dir`].
+//! - test data: [`generate`] (the generator's files and line counts), [`tmp_dir`]; a plain
+//!   `lightbeam.yaml` for a sandbox, which both lightbeams read ([`write_lightbeam_config`]).
 //!
-//! What is specific to the CLI (config files, running our `lightbeam`, reading results and the
-//! state database) lives in `tests/support.rs`.
+//! What is specific to the CLI journeys (their config files, running our `lightbeam`, reading
+//! results and the state database) lives in `tests/support.rs`.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -310,6 +311,26 @@ pub fn generate(out: &Path, students: usize, seed: u64) -> Vec<(String, u64)> {
             (e.to_string(), n.parse().expect("a number of lines"))
         })
         .collect()
+}
+
+/// Write `dir/lightbeam.yaml`, the config of either lightbeam (ours or the Python one): the
+/// sandbox at `base` with the default client, the data in `data`, `pool_size` connections,
+/// state in `dir/state`, and `extra` top-level YAML lines (e.g. `"log_level: INFO\n"`).
+pub fn write_lightbeam_config(
+    dir: &Path,
+    data: &Path,
+    base: &str,
+    pool_size: usize,
+    extra: &str,
+) -> PathBuf {
+    let path = dir.join("lightbeam.yaml");
+    let text = format!(
+        "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base}\n  mode: shared_instance\n  client_id: testkey\n  client_secret: testsecret\nconnection:\n  pool_size: {pool_size}\n  verify_ssl: true\n{extra}",
+        state = dir.join("state").display(),
+        data = data.display(),
+    );
+    std::fs::write(&path, text).expect("write lightbeam.yaml");
+    path
 }
 
 /// The lines of generated files (as [`generate`] returns them).
