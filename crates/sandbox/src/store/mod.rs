@@ -34,7 +34,8 @@ mod tests {
     use lightbeam_core::api::openapi::{Document, Model};
     use serde_json::json;
 
-    fn api() -> Api {
+    /// The API of two OpenAPI documents of `shared/edfi/openapi`.
+    pub(super) fn api_of(resources: &str, descriptors: &str) -> Api {
         let load = |name: &str| {
             let p = format!(
                 "{}/../../../shared/edfi/openapi/{name}",
@@ -44,11 +45,15 @@ mod tests {
                 .unwrap()
         };
         Api::new(
-            Model::new(vec![
-                load("odsapi-7.x_resources_openapi3_ds5.0.json"),
-                load("odsapi-7.x_descriptors_openapi3_ds5.0.json"),
-            ]),
+            Model::new(vec![load(resources), load(descriptors)]),
             ErrorStyle::V72,
+        )
+    }
+
+    fn api() -> Api {
+        api_of(
+            "odsapi-7.x_resources_openapi3_ds5.0.json",
+            "odsapi-7.x_descriptors_openapi3_ds5.0.json",
         )
     }
 

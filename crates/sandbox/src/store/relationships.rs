@@ -134,3 +134,52 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::api_of;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parents_of_ds40_wait_for_their_student_parent_association() {
+        let api = api_of(
+            "odsapi-6.1_resources_openapi3_ds4.0-tpdm.json",
+            "odsapi-6.1_descriptors_openapi3_ds4.0-tpdm.json",
+        );
+        let mut s = Store::new(&api);
+        let ep = |n: &str| api.model.find("ed-fi", n).unwrap();
+        let parent = json!({"parentUniqueId": "P1", "firstName": "Grace", "lastSurname": "Hopper"});
+        let student = json!({"studentUniqueId": "S1", "birthDate": "2010-01-01", "firstName": "A", "lastSurname": "B"});
+        for (endpoint, body) in [("parents", &parent), ("students", &student)] {
+            assert_eq!(s.check_relationships(&api, ep(endpoint), body), Ok(()));
+            s.upsert(&api, ep(endpoint), body.clone()).unwrap();
+        }
+        let response = json!({"surveyResponseIdentifier": "R1", "responseDate": "2024-01-10",
+            "surveyReference": {"namespace": "uri://example.org", "surveyIdentifier": "S"},
+            "parentReference": {"parentUniqueId": "P1"}});
+        let refused = s.check_relationships(&api, ep("surveyResponses"), &response);
+        assert!(
+            matches!(refused, Err(ApiError::NoRelationship { property: "ParentUniqueId", hint }) if hint.contains("'StudentParentAssociation'")),
+            "{refused:?}"
+        );
+        let association = json!({"parentReference": {"parentUniqueId": "P1"}, "studentReference": {"studentUniqueId": "S1"}});
+        assert_eq!(
+            s.check_relationships(&api, ep("studentParentAssociations"), &association),
+            Ok(())
+        );
+        s.upsert(&api, ep("studentParentAssociations"), association)
+            .unwrap();
+        assert_eq!(
+            s.check_relationships(&api, ep("surveyResponses"), &response),
+            Ok(())
+        );
+        // values are compared as the ODS compares them, case-insensitively
+        let other_case =
+            json!({"parentReference": {"parentUniqueId": "p1"}, "surveyResponseIdentifier": "R1"});
+        assert_eq!(
+            s.check_relationships(&api, ep("surveyResponses"), &other_case),
+            Ok(())
+        );
+    }
+}
