@@ -129,8 +129,9 @@ impl DataSource for MemFiles {
 
 // --- time ---------------------------------------------------------------------------------------
 
-/// A clock that starts at 2023-11-14 and advances 1 ms per reading and by every sleep, which
-/// returns at once (after one yield); jitter is always 0.5.
+/// A clock that starts at 2023-11-14 and advances 1 ms per reading and by every sleep; a sleep
+/// yields once per 100 ms it stands for (at least once, at most 1,000 times), so that other
+/// futures run meanwhile as they would in real time; jitter is always 0.5.
 #[derive(Default)]
 pub struct FakeClock {
     now_ms: Cell<i64>,
@@ -146,7 +147,12 @@ impl Clock for FakeClock {
     fn sleep(&self, d: Duration) -> LocalFuture<'_, ()> {
         self.slept.borrow_mut().push(d);
         self.now_ms.set(self.now_ms.get() + d.as_millis() as i64);
-        Box::pin(yield_now())
+        let polls = (d.as_millis() / 100).clamp(1, 1_000) as usize;
+        Box::pin(async move {
+            for _ in 0..polls {
+                yield_now().await;
+            }
+        })
     }
     fn random(&self) -> f64 {
         0.5
@@ -280,6 +286,9 @@ pub struct FakeApi {
     pub expired: RefCell<Vec<String>>,
     /// `start {endpoint}` and `end {endpoint}` of every data request, in order.
     pub log: RefCell<Vec<String>>,
+    /// The body of every data request as it started, with the requests then on the wire (itself
+    /// included).
+    pub starts: RefCell<Vec<(String, usize)>>,
     /// The dependencies document.
     pub dependencies: String,
 }
@@ -294,6 +303,7 @@ impl Default for FakeApi {
             script: RefCell::default(),
             expired: RefCell::default(),
             log: RefCell::default(),
+            starts: RefCell::default(),
             dependencies: DEPENDENCIES.to_string(),
         }
     }
@@ -346,6 +356,9 @@ impl FakeApi {
             .set(self.max_in_flight.get().max(self.in_flight.get()));
         let endpoint = req.url.rsplit('/').next().unwrap_or_default().to_string();
         self.log.borrow_mut().push(format!("start {endpoint}"));
+        self.starts
+            .borrow_mut()
+            .push((body.clone(), self.in_flight.get()));
         // requests take different times (1 to 4 polls)
         for _ in 0..1 + (body.bytes().map(usize::from).sum::<usize>() % 4) {
             yield_now().await;

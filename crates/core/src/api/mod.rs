@@ -3,6 +3,7 @@
 
 pub mod dependencies;
 pub mod errors;
+pub mod flow;
 pub mod openapi;
 pub mod retry;
 pub mod session;

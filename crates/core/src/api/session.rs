@@ -3,6 +3,7 @@
 //! documents, and requests with retries.
 
 use crate::api::dependencies::Dependencies;
+use crate::api::flow::{Answer, Flow};
 use crate::api::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
 use crate::api::url::query_string;
 use crate::config::Config;
@@ -62,6 +63,20 @@ pub struct Session<'a> {
     refreshing: futures::lock::Mutex<()>,
     tokens_fetched: Cell<u64>,
     timeout: Duration,
+    flow: Flow,
+}
+
+/// What a request's result tells the flow.
+fn answer_of(result: &Result<HttpResponse, TransportError>, now_ms: i64) -> Answer {
+    match result {
+        Ok(r) if r.status == 429 => Answer::RateLimited {
+            retry_after: r
+                .header("Retry-After")
+                .and_then(|v| parse_retry_after(v, now_ms / 1000)),
+        },
+        Ok(_) => Answer::Other,
+        Err(_) => Answer::NoAnswer,
+    }
 }
 
 fn swap_scheme(url: &str) -> Option<String> {
@@ -116,6 +131,7 @@ impl<'a> Session<'a> {
             refreshing: futures::lock::Mutex::new(()),
             tokens_fetched: Cell::new(0),
             timeout,
+            flow: Flow::new(config.connection.pool_size as usize),
         };
         let configured = (
             non_empty(&api.oauth_url).map(str::to_string),
@@ -338,6 +354,11 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// The flow of requests on the wire (see [`Flow`]).
+    pub fn flow(&self) -> &Flow {
+        &self.flow
+    }
+
     fn retry_decision(
         &self,
         retries_done: u32,
@@ -385,7 +406,11 @@ impl<'a> Session<'a> {
                 body: body.map(<[u8]>::to_vec),
                 timeout: self.timeout,
             };
+            let slot = self.flow.acquire(self.clock).await;
             let result = self.http.send(req).await;
+            let now_ms = self.clock.now_unix_ms();
+            self.flow.answered(answer_of(&result, now_ms), now_ms);
+            drop(slot);
             if let Ok(r) = &result {
                 if r.status == 401 && refreshed < 2 {
                     refreshed += 1;
@@ -408,7 +433,9 @@ impl<'a> Session<'a> {
                     }
                 ),
             );
+            self.flow.waiting_retry(true);
             self.clock.sleep(delay).await;
+            self.flow.waiting_retry(false);
             attempt += 1;
         }
     }

@@ -252,7 +252,10 @@ impl<T: Task> Runner<'_, '_, T> {
             })
             .collect();
         let mut groups: IndexMap<(usize, String, Rc<str>), Vec<u64>> = IndexMap::new();
+        // `pool_size` requests on the wire (the session's flow); more items in progress, so that
+        // items waiting for a retry do not hold the wire
         let pool = self.session.config.connection.pool_size.max(1) as usize;
+        let in_progress = pool * 4 + 16;
         let task = self.task;
         let stage = &prepared;
         let mut outcomes = task
@@ -262,7 +265,7 @@ impl<T: Task> Runner<'_, '_, T> {
                 let outcome = task.process(&stage[work.ep].ctx, work.item).await?;
                 Ok::<_, RunError>((work.ep, work.file, work.line, outcome))
             })
-            .buffer_unordered(pool);
+            .buffer_unordered(in_progress);
         while let Some(next) = outcomes.next().await {
             let (ep, file, line, outcome) = next?;
             let p = &stage[ep];

@@ -325,4 +325,67 @@ mod tests {
             "retries of level 1 finish before level 2 starts"
         );
     }
+
+    #[test]
+    fn a_payload_waiting_for_its_retry_leaves_its_place_on_the_wire() {
+        let api = FakeApi::default();
+        api.script
+            .borrow_mut()
+            .push(("\"student\":0}".into(), vec![(503, Some("5"))]));
+        let (clock, state) = (FakeClock::default(), MemState::default());
+        let files = MemFiles::new().with("students.jsonl", lines("student", 12));
+        let results = send_all(&api, &clock, &state, &files, &plan(&[&["students"]]), 2);
+        assert_eq!(results.totals().failed, 0);
+        assert!(api.max_in_flight.get() <= 2, "pool_size never exceeded");
+        let starts = api.starts.borrow();
+        let is_0 = |b: &String| b.contains("\"student\":0}");
+        let first = starts.iter().position(|(b, _)| is_0(b)).unwrap();
+        let retry = starts.iter().rposition(|(b, _)| is_0(b)).unwrap();
+        let meanwhile = &starts[first + 1..retry];
+        assert_eq!(
+            meanwhile.len(),
+            11,
+            "the others went out while it waited 5 s"
+        );
+        assert!(
+            meanwhile.iter().any(|(_, on_the_wire)| *on_the_wire == 2),
+            "two at a time, its place taken by others: {meanwhile:?}"
+        );
+    }
+
+    #[test]
+    fn frequent_429s_slow_everyone_down_and_a_sporadic_one_is_retried_alone() {
+        // one 429: retried alone, nothing else changes
+        let api = FakeApi::default();
+        api.script
+            .borrow_mut()
+            .push(("\"student\":8}".into(), vec![(429, Some("1"))]));
+        let (clock, state) = (FakeClock::default(), MemState::default());
+        let files = MemFiles::new().with("students.jsonl", lines("student", 200));
+        let results = send_all(&api, &clock, &state, &files, &plan(&[&["students"]]), 8);
+        assert_eq!(results.totals().failed, 0);
+        assert_eq!(api.posts.borrow().len(), 200);
+        assert_eq!(
+            clock.slept.borrow().len(),
+            1,
+            "only its own wait for a retry"
+        );
+        // every fifth payload refused once: the API limits the rate; everyone is paced
+        let api = FakeApi::default();
+        for i in (0..200).step_by(5) {
+            api.script
+                .borrow_mut()
+                .push((format!("\"student\":{i}}}"), vec![(429, Some("1"))]));
+        }
+        let (clock, state) = (FakeClock::default(), MemState::default());
+        let results = send_all(&api, &clock, &state, &files, &plan(&[&["students"]]), 8);
+        assert_eq!(results.totals().failed, 0, "every payload landed");
+        assert_eq!(api.posts.borrow().len(), 200);
+        // (the fake clock's time is sequential, so rates are not measured here: flow.rs is)
+        let waits = clock.slept.borrow().len();
+        assert!(
+            waits > 40 + 20,
+            "besides the 40 waits for a retry, requests waited for their turn: {waits}"
+        );
+    }
 }

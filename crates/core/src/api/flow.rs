@@ -1,0 +1,428 @@
+//! The flow of requests to the API: how many are on the wire, and how fast they go out.
+//!
+//! - At most `pool_size` requests are on the wire. A request takes a [`Slot`] only for the time
+//!   it is on the wire: a payload waiting out a backoff or a `Retry-After` holds none, so the
+//!   next payload goes out in its place.
+//! - Rate limits are honoured by everyone together. Sporadic 429s (a busy moment, a fault) are
+//!   retried by their payload alone; but when 429s become frequent (more than [`DENSE`] of the
+//!   recent answers), the API is limiting our rate: requests are then paced at 90% of the rate
+//!   the API has been accepting, and the pace grows back by 2% a second while the API keeps
+//!   accepting (AIMD on the rate, as a client in front of a token bucket needs: the window of
+//!   requests on the wire alone cannot hold a rate between two of its steps). A `Retry-After` of
+//!   more than a second that comes with frequent 429s pauses everyone until it has passed.
+//! - It counts what progress shows: requests on the wire, waiting for a retry, the pace.
+//!
+//! Single-threaded (the engine's futures are not `Send`): plain cells, and the wakers of the
+//! requests waiting for a slot.
+
+use crate::ports::Clock;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// The share of recent answers that are 429 above which the API is taken to be limiting our
+/// rate (sporadic 429s below it are retried alone).
+pub const DENSE: f64 = 0.05;
+/// How much each answer weighs in the share of 429s (about the last 100 answers).
+const SHARE_WEIGHT: f64 = 0.01;
+/// After a cut, the pace is this share of the rate the API was accepting.
+const CUT: f64 = 0.9;
+/// Each second without frequent 429s, the pace grows by this share (and one request).
+const GROWTH: f64 = 0.02;
+
+/// The state of the flow, as progress shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Pressure {
+    /// Requests on the wire.
+    pub in_flight: usize,
+    /// `pool_size`.
+    pub max: usize,
+    /// Requests waiting out a backoff or `Retry-After` before their next attempt.
+    pub waiting_retries: usize,
+    /// Requests a second the pace allows, when the API has been limiting our rate.
+    pub paced: Option<f64>,
+    /// 429 answers so far.
+    pub rate_limited: u64,
+}
+
+/// What became of a request on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `429 Too Many Requests`, with the `Retry-After` it gave.
+    RateLimited { retry_after: Option<Duration> },
+    /// Any other status.
+    Other,
+    /// No answer (connection error, timeout).
+    NoAnswer,
+}
+
+/// Accepted answers per second, measured in whole seconds.
+#[derive(Debug, Default)]
+struct RateMeter {
+    second: i64,
+    count: u64,
+    /// The last full second's count (`None` before one has passed).
+    last: Option<u64>,
+}
+
+impl RateMeter {
+    fn add(&mut self, now_ms: i64) {
+        self.roll(now_ms);
+        self.count += 1;
+    }
+
+    fn roll(&mut self, now_ms: i64) {
+        let second = now_ms.div_euclid(1000);
+        if second != self.second {
+            // a second with no answer at all is not a measure of what the API accepts
+            if second == self.second + 1 || self.count > 0 {
+                self.last = Some(self.count);
+            }
+            self.second = second;
+            self.count = 0;
+        }
+    }
+
+    /// Answers a second: the last full second's, or this one's so far.
+    fn rate(&mut self, now_ms: i64) -> f64 {
+        self.roll(now_ms);
+        let elapsed = (now_ms.rem_euclid(1000) as f64 / 1000.0).max(0.1);
+        self.last
+            .map(|n| n as f64)
+            .unwrap_or(self.count as f64 / elapsed)
+    }
+}
+
+/// Requests on the wire, and their pace.
+pub struct Flow {
+    max: usize,
+    in_flight: Cell<usize>,
+    waiting_retries: Cell<usize>,
+    rate_limited: Cell<u64>,
+    /// Recent answers that were 429 (a moving average).
+    limited_share: Cell<f64>,
+    accepted: RefCell<RateMeter>,
+    /// Requests a second, when paced.
+    pace: Cell<Option<f64>>,
+    /// Unix ms at which the next paced request may go.
+    next_at_ms: Cell<f64>,
+    cut_at_ms: Cell<i64>,
+    grown_at_ms: Cell<i64>,
+    /// Unix ms before which no new request goes out (a long `Retry-After`).
+    paused_until_ms: Cell<i64>,
+    waiters: RefCell<VecDeque<Waker>>,
+}
+
+/// A place on the wire, given back when dropped.
+pub struct Slot<'f> {
+    flow: &'f Flow,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let f = self.flow;
+        f.in_flight.set(f.in_flight.get().saturating_sub(1));
+        f.wake_waiter();
+    }
+}
+
+impl Flow {
+    /// A flow of at most `max` requests on the wire (at least 1).
+    pub fn new(max: usize) -> Flow {
+        Flow {
+            max: max.max(1),
+            in_flight: Cell::new(0),
+            waiting_retries: Cell::new(0),
+            rate_limited: Cell::new(0),
+            limited_share: Cell::new(0.0),
+            accepted: RefCell::new(RateMeter::default()),
+            pace: Cell::new(None),
+            next_at_ms: Cell::new(0.0),
+            cut_at_ms: Cell::new(i64::MIN),
+            grown_at_ms: Cell::new(i64::MIN),
+            paused_until_ms: Cell::new(0),
+            waiters: RefCell::new(VecDeque::new()),
+        }
+    }
+
+    pub fn pressure(&self) -> Pressure {
+        Pressure {
+            in_flight: self.in_flight.get(),
+            max: self.max,
+            waiting_retries: self.waiting_retries.get(),
+            paced: self.pace.get(),
+            rate_limited: self.rate_limited.get(),
+        }
+    }
+
+    /// Waits for a place on the wire, for the pace, and for a pause the API asked for.
+    pub async fn acquire<'f>(&'f self, clock: &dyn Clock) -> Slot<'f> {
+        loop {
+            let now = clock.now_unix_ms();
+            let paused = self.paused_until_ms.get();
+            if now < paused {
+                sleep_ms(clock, (paused - now) as f64).await;
+                continue;
+            }
+            if self.in_flight.get() >= self.max {
+                WaitForSlot {
+                    flow: self,
+                    waker: None,
+                }
+                .await;
+                continue;
+            }
+            if let Some(pace) = self.pace.get() {
+                let at = self.next_at_ms.get().max(now as f64);
+                self.next_at_ms.set(at + 1000.0 / pace);
+                if at > now as f64 {
+                    // the place is kept for this request: it is the next to go
+                    self.in_flight.set(self.in_flight.get() + 1);
+                    let slot = Slot { flow: self };
+                    sleep_ms(clock, at - now as f64).await;
+                    return slot;
+                }
+            }
+            self.in_flight.set(self.in_flight.get() + 1);
+            return Slot { flow: self };
+        }
+    }
+
+    /// What became of a request: the share of 429s, the accepted rate, and the pace follow it.
+    pub fn answered(&self, answer: Answer, now_ms: i64) {
+        let limited = matches!(answer, Answer::RateLimited { .. });
+        if answer != Answer::NoAnswer {
+            let share = self.limited_share.get();
+            let x = if limited { 1.0 } else { 0.0 };
+            self.limited_share.set(share + SHARE_WEIGHT * (x - share));
+        }
+        match answer {
+            Answer::RateLimited { retry_after } => {
+                self.rate_limited.set(self.rate_limited.get() + 1);
+                if self.limited_share.get() > DENSE {
+                    self.cut(now_ms, retry_after);
+                }
+            }
+            Answer::Other => {
+                self.accepted.borrow_mut().add(now_ms);
+                self.grow(now_ms);
+            }
+            Answer::NoAnswer => {}
+        }
+    }
+
+    /// The API limits our rate: pace at 90% of what it accepted (at most once a second).
+    fn cut(&self, now_ms: i64, retry_after: Option<Duration>) {
+        if let Some(d) = retry_after.filter(|d| *d > Duration::from_secs(1)) {
+            let until = now_ms.saturating_add(d.as_millis() as i64);
+            self.paused_until_ms
+                .set(self.paused_until_ms.get().max(until));
+        }
+        if now_ms.saturating_sub(self.cut_at_ms.get()) < 1000 {
+            return;
+        }
+        let accepted = self.accepted.borrow_mut().rate(now_ms);
+        let current = self.pace.get().unwrap_or(f64::INFINITY);
+        self.pace
+            .set(Some((accepted * CUT).min(current * CUT).max(1.0)));
+        self.cut_at_ms.set(now_ms);
+    }
+
+    /// Each second the API accepts without frequent 429s, the pace grows back.
+    fn grow(&self, now_ms: i64) {
+        let Some(pace) = self.pace.get() else {
+            return;
+        };
+        let since = now_ms.saturating_sub(self.cut_at_ms.get().max(self.grown_at_ms.get()));
+        if since >= 1000 && self.limited_share.get() <= DENSE {
+            self.pace.set(Some(pace * (1.0 + GROWTH) + 1.0));
+            self.grown_at_ms.set(now_ms);
+        }
+    }
+
+    /// A request starts or ends waiting for its next attempt.
+    pub fn waiting_retry(&self, waiting: bool) {
+        let n = self.waiting_retries.get();
+        self.waiting_retries
+            .set(if waiting { n + 1 } else { n.saturating_sub(1) });
+    }
+
+    /// Wakes a request waiting for a place, if one is free.
+    fn wake_waiter(&self) {
+        if self.in_flight.get() < self.max {
+            if let Some(w) = self.waiters.borrow_mut().pop_front() {
+                w.wake();
+            }
+        }
+    }
+}
+
+async fn sleep_ms(clock: &dyn Clock, ms: f64) {
+    clock
+        .sleep(Duration::from_micros((ms * 1000.0) as u64))
+        .await;
+}
+
+/// Pending until a place may be free (then the caller tries again). Its waker is queued on
+/// every pending poll unless already queued: a wake it got may have been for a place another
+/// request took first. Dropped while waiting (a stopped run), it leaves the queue and passes a
+/// wake it may have had on.
+struct WaitForSlot<'f> {
+    flow: &'f Flow,
+    waker: Option<Waker>,
+}
+
+impl Drop for WaitForSlot<'_> {
+    fn drop(&mut self) {
+        if let Some(mine) = &self.waker {
+            self.flow
+                .waiters
+                .borrow_mut()
+                .retain(|w| !w.will_wake(mine));
+            self.flow.wake_waiter();
+        }
+    }
+}
+
+impl Future for WaitForSlot<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let f = self.flow;
+        if f.in_flight.get() < f.max {
+            self.waker = None;
+            return Poll::Ready(());
+        }
+        {
+            let mut waiters = f.waiters.borrow_mut();
+            if !waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                waiters.push_back(cx.waker().clone());
+            }
+        }
+        self.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{block_on, FakeClock};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn limited() -> Answer {
+        Answer::RateLimited {
+            retry_after: Some(Duration::from_secs(1)),
+        }
+    }
+
+    #[test]
+    fn at_most_max_on_the_wire() {
+        let flow = Flow::new(2);
+        let clock = FakeClock::default();
+        let a = block_on(flow.acquire(&clock));
+        let _b = block_on(flow.acquire(&clock));
+        assert_eq!(flow.pressure().in_flight, 2);
+        let mut third = Box::pin(flow.acquire(&clock));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            third.as_mut().poll(&mut cx).is_pending(),
+            "the wire is full"
+        );
+        drop(a);
+        let Poll::Ready(c) = third.as_mut().poll(&mut cx) else {
+            panic!("a place was given back");
+        };
+        assert_eq!(flow.pressure().in_flight, 2);
+        drop(c);
+        assert_eq!(flow.pressure().in_flight, 1);
+    }
+
+    #[test]
+    fn sporadic_429s_do_not_slow_anyone_down() {
+        let flow = Flow::new(8);
+        let mut now = 0;
+        // one 429 in 100 answers, for 10 s at 200 answers a second
+        for i in 0..2000 {
+            now += 5;
+            let answer = if i % 100 == 50 {
+                limited()
+            } else {
+                Answer::Other
+            };
+            flow.answered(answer, now);
+        }
+        let p = flow.pressure();
+        assert_eq!(p.rate_limited, 20);
+        assert_eq!(p.paced, None, "retried alone; no pace");
+    }
+
+    #[test]
+    fn frequent_429s_pace_everyone_at_what_the_api_accepts_then_the_pace_grows_back() {
+        let flow = Flow::new(8);
+        let mut now = 0;
+        // 300 accepted a second, then every other answer refused
+        for _ in 0..600 {
+            now += 3;
+            flow.answered(Answer::Other, now);
+        }
+        for i in 0..40 {
+            now += 1;
+            let answer = if i % 2 == 0 { limited() } else { Answer::Other };
+            flow.answered(answer, now);
+        }
+        let pace = flow.pressure().paced.expect("paced");
+        assert!((250.0..=300.0).contains(&pace), "{pace}");
+        // a second later, and while the API accepts, a little faster each second
+        for _ in 0..1000 {
+            now += 4;
+            flow.answered(Answer::Other, now);
+        }
+        let grown = flow.pressure().paced.expect("still paced");
+        assert!(
+            grown > pace * 1.05 && grown < pace * 1.2,
+            "{pace} -> {grown}"
+        );
+    }
+
+    #[test]
+    fn a_paced_request_waits_its_turn() {
+        let flow = Flow::new(8);
+        flow.pace.set(Some(10.0));
+        let clock = FakeClock::default();
+        let start = clock.now_unix_ms();
+        for _ in 0..5 {
+            drop(block_on(flow.acquire(&clock)));
+        }
+        let elapsed = clock.now_unix_ms() - start;
+        assert!(
+            (390..=480).contains(&elapsed),
+            "5 requests at 10/s: {elapsed} ms"
+        );
+    }
+
+    #[test]
+    fn a_long_retry_after_with_frequent_429s_pauses_everyone() {
+        let flow = Flow::new(4);
+        let clock = FakeClock::default();
+        for _ in 0..10 {
+            flow.answered(
+                Answer::RateLimited {
+                    retry_after: Some(Duration::from_secs(3)),
+                },
+                clock.now_unix_ms(),
+            );
+        }
+        let before = clock.now_unix_ms();
+        let _s = block_on(flow.acquire(&clock));
+        assert!(clock.now_unix_ms() - before >= 2_990, "paused about 3 s");
+        flow.waiting_retry(true);
+        flow.waiting_retry(true);
+        flow.waiting_retry(false);
+        assert_eq!(flow.pressure().waiting_retries, 1);
+    }
+}
