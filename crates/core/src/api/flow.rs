@@ -10,6 +10,10 @@
 //!   accepting (AIMD on the rate, as a client in front of a token bucket needs: the window of
 //!   requests on the wire alone cannot hold a rate between two of its steps). A `Retry-After` of
 //!   more than a second that comes with frequent 429s pauses everyone until it has passed.
+//! - Random 429s (faults, a busy moment) do not depend on our rate; a rate limit's do. So each
+//!   cut is a trial: when the next [`TRIAL`] answers at the slower pace still hold a third or
+//!   more of the 429s that caused the cut, slowing down did not help, and the pace is lifted; the
+//!   share above which 429s count as frequent becomes twice that background.
 //! - It counts what progress shows: requests on the wire, waiting for a retry, the pace.
 //!
 //! Single-threaded (the engine's futures are not `Send`): plain cells, and the wakers of the
@@ -32,6 +36,17 @@ const SHARE_WEIGHT: f64 = 0.01;
 const CUT: f64 = 0.9;
 /// Each second without frequent 429s, the pace grows by this share (and one request).
 const GROWTH: f64 = 0.02;
+/// How many answers after a cut tell whether slowing down made the 429s rarer.
+pub const TRIAL: u32 = 300;
+
+/// The answers after a cut (those of requests sent before it are not counted).
+#[derive(Debug, Clone, Copy)]
+struct Trial {
+    share_at_cut: f64,
+    skip: usize,
+    answers: u32,
+    limited: u32,
+}
 
 /// The state of the flow, as progress shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -104,6 +119,9 @@ pub struct Flow {
     rate_limited: Cell<u64>,
     /// Recent answers that were 429 (a moving average).
     limited_share: Cell<f64>,
+    /// The share of 429s above which the API is taken to limit our rate.
+    dense: Cell<f64>,
+    trial: Cell<Option<Trial>>,
     accepted: RefCell<RateMeter>,
     /// Requests a second, when paced.
     pace: Cell<Option<f64>>,
@@ -138,6 +156,8 @@ impl Flow {
             waiting_retries: Cell::new(0),
             rate_limited: Cell::new(0),
             limited_share: Cell::new(0.0),
+            dense: Cell::new(DENSE),
+            trial: Cell::new(None),
             accepted: RefCell::new(RateMeter::default()),
             pace: Cell::new(None),
             next_at_ms: Cell::new(0.0),
@@ -198,11 +218,12 @@ impl Flow {
             let share = self.limited_share.get();
             let x = if limited { 1.0 } else { 0.0 };
             self.limited_share.set(share + SHARE_WEIGHT * (x - share));
+            self.judge_trial(limited);
         }
         match answer {
             Answer::RateLimited { retry_after } => {
                 self.rate_limited.set(self.rate_limited.get() + 1);
-                if self.limited_share.get() > DENSE {
+                if self.limited_share.get() > self.dense.get() {
                     self.cut(now_ms, retry_after);
                 }
             }
@@ -221,7 +242,7 @@ impl Flow {
             self.paused_until_ms
                 .set(self.paused_until_ms.get().max(until));
         }
-        if now_ms.saturating_sub(self.cut_at_ms.get()) < 1000 {
+        if now_ms.saturating_sub(self.cut_at_ms.get()) < 1000 || self.trial.get().is_some() {
             return;
         }
         let accepted = self.accepted.borrow_mut().rate(now_ms);
@@ -229,6 +250,37 @@ impl Flow {
         self.pace
             .set(Some((accepted * CUT).min(current * CUT).max(1.0)));
         self.cut_at_ms.set(now_ms);
+        self.trial.set(Some(Trial {
+            share_at_cut: self.limited_share.get(),
+            skip: self.in_flight.get(),
+            answers: 0,
+            limited: 0,
+        }));
+    }
+
+    /// Counts an answer in the trial after a cut; at its end, lifts the pace if slowing down did
+    /// not make the 429s rarer (they were not about our rate).
+    fn judge_trial(&self, limited: bool) {
+        let Some(mut t) = self.trial.get() else {
+            return;
+        };
+        if t.skip > 0 {
+            t.skip -= 1;
+        } else {
+            t.answers += 1;
+            t.limited += u32::from(limited);
+        }
+        if t.answers < TRIAL {
+            self.trial.set(Some(t));
+            return;
+        }
+        self.trial.set(None);
+        let share = f64::from(t.limited) / f64::from(t.answers);
+        if share >= t.share_at_cut / 3.0 {
+            self.pace.set(None);
+            self.limited_share.set(share);
+            self.dense.set(DENSE.max(2.0 * share));
+        }
     }
 
     /// Each second the API accepts without frequent 429s, the pace grows back.
@@ -237,7 +289,7 @@ impl Flow {
             return;
         };
         let since = now_ms.saturating_sub(self.cut_at_ms.get().max(self.grown_at_ms.get()));
-        if since >= 1000 && self.limited_share.get() <= DENSE {
+        if since >= 1000 && self.limited_share.get() <= self.dense.get() {
             self.pace.set(Some(pace * (1.0 + GROWTH) + 1.0));
             self.grown_at_ms.set(now_ms);
         }
@@ -362,6 +414,34 @@ mod tests {
     }
 
     #[test]
+    fn random_429s_that_slowing_down_does_not_make_rarer_do_not_slow_anyone_down() {
+        let flow = Flow::new(32);
+        let mut now = 0;
+        let mut seed = 7u64;
+        let mut cuts = 0;
+        // 4% of the answers are 429s whatever the rate, for a minute at 300 answers a second
+        for _ in 0..18_000 {
+            now += 3;
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let answer = if (seed >> 33) % 100 < 4 {
+                limited()
+            } else {
+                Answer::Other
+            };
+            let paced = flow.pressure().paced.is_some();
+            flow.answered(answer, now);
+            cuts += usize::from(!paced && flow.pressure().paced.is_some());
+        }
+        assert!(
+            cuts <= 6,
+            "a few trials, then the background is known: {cuts}"
+        );
+        assert_eq!(flow.pressure().paced, None, "not paced at the end");
+    }
+
+    #[test]
     fn frequent_429s_pace_everyone_at_what_the_api_accepts_then_the_pace_grows_back() {
         let flow = Flow::new(8);
         let mut now = 0;
@@ -370,10 +450,14 @@ mod tests {
             now += 3;
             flow.answered(Answer::Other, now);
         }
+        // (until the cut: no request is on the wire here, so the trial counts every next answer)
         for i in 0..40 {
             now += 1;
             let answer = if i % 2 == 0 { limited() } else { Answer::Other };
             flow.answered(answer, now);
+            if flow.pressure().paced.is_some() {
+                break;
+            }
         }
         let pace = flow.pressure().paced.expect("paced");
         assert!((250.0..=300.0).contains(&pace), "{pace}");

@@ -342,16 +342,18 @@ impl<'a> Session<'a> {
     }
 
     /// After a 401 with token `version`: fetch a new token unless another request already did.
-    pub async fn refresh_after_401(&self, version: u64) -> Result<(), SessionError> {
+    /// Whether this call fetched it.
+    pub async fn refresh_after_401(&self, version: u64) -> Result<bool, SessionError> {
         let _guard = self.refreshing.lock().await;
-        if self.token_version.get() == version {
-            self.log(
-                LogLevel::Debug,
-                "fetching a new OAuth token after a 401 response",
-            );
-            self.fetch_token().await?;
+        if self.token_version.get() != version {
+            return Ok(false);
         }
-        Ok(())
+        self.log(
+            LogLevel::Debug,
+            "fetching a new OAuth token after a 401 response",
+        );
+        self.fetch_token().await?;
+        Ok(true)
     }
 
     /// The flow of requests on the wire (see [`Flow`]).
@@ -391,6 +393,9 @@ impl<'a> Session<'a> {
         let mut attempt = 0u32;
         let mut refreshed = 0u32;
         loop {
+            // the token is read once the request has its place on the wire: a request may wait
+            // for its place longer than a token lives
+            let slot = self.flow.acquire(self.clock).await;
             let (token, version) = self.token().await?;
             let mut headers = vec![
                 ("Authorization".to_string(), format!("Bearer {token}")),
@@ -406,15 +411,17 @@ impl<'a> Session<'a> {
                 body: body.map(<[u8]>::to_vec),
                 timeout: self.timeout,
             };
-            let slot = self.flow.acquire(self.clock).await;
             let result = self.http.send(req).await;
             let now_ms = self.clock.now_unix_ms();
             self.flow.answered(answer_of(&result, now_ms), now_ms);
             drop(slot);
             if let Ok(r) = &result {
                 if r.status == 401 && refreshed < 2 {
-                    refreshed += 1;
-                    self.refresh_after_401(version).await?;
+                    // only a refresh of the token this request used counts: one that another
+                    // request already replaced is simply retried with the new one
+                    if self.refresh_after_401(version).await? {
+                        refreshed += 1;
+                    }
                     continue;
                 }
             }
