@@ -2,6 +2,7 @@
 //! faults, token expiry, resending failures, and a kill -9 in the middle of a send.
 
 use lightbeam_e2e::*;
+use serde_json::Value;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -213,4 +214,137 @@ fn two_sends_on_one_state_dir_at_once() {
     assert_eq!(state.len() as u64, lines);
     assert_exit(&run(&dir, "send", &[]), 99);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The first and last successful POST of `endpoint` (the sandbox's `upsert_spans`).
+fn span(stats: &Value, endpoint: &str) -> (u64, u64) {
+    let s = &stats["upsert_spans"][format!("ed-fi/{endpoint}")];
+    (s[0].as_u64().unwrap(), s[1].as_u64().unwrap())
+}
+
+/// Every failure of a results file: (endpoint, status, line).
+fn failures(results: &Value) -> Vec<(String, u64, u64)> {
+    let mut out = Vec::new();
+    for (endpoint, r) in results["resources"].as_object().unwrap() {
+        for f in r["failures"].as_array().into_iter().flatten() {
+            for line in f["line_numbers"].as_array().unwrap() {
+                out.push((
+                    endpoint.clone(),
+                    f["status_code"].as_u64().unwrap_or(0),
+                    line.as_u64().unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Sends `data` (a generated tree, maybe edited) with `send.order: {order}` to a fresh sandbox
+/// that checks references and relationships and answers with jitter.
+fn send_in_order(name: &str, data: &std::path::Path, order: &str) -> (Value, Value) {
+    let dir = tmp_dir(name);
+    copy_dir(data, &dir.join("data"));
+    let sb = Sandbox::start(
+        Version::Ds50,
+        &[
+            "--relationship-auth",
+            "--latency-ms",
+            "2",
+            "--latency-jitter-ms",
+            "12",
+            "--rng-seed",
+            "3",
+        ],
+    );
+    write_config(
+        &dir,
+        &sb.base,
+        "  pool_size: 8\n",
+        &format!("send:\n  order: {order}\n"),
+    );
+    let (o, results) = run_with_results(&dir, "send", "results.json", &[]);
+    ok(&o);
+    let stats = sb.stats();
+    let _ = std::fs::remove_dir_all(&dir);
+    (results, stats)
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn record_order_starts_later_levels_early_and_gets_no_403_or_409() {
+    let data = tmp_dir("order-data");
+    let files = generate(&data, 40, 5);
+    let lines = total_lines(&files);
+    let (records, stats) = send_in_order("order-records", &data, "records");
+    assert_eq!(records["total_records_failed"], 0, "{records}");
+    assert_eq!(stats["creates"], lines);
+    assert_eq!(
+        stats["requests"]["POST"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["201"],
+        "no 403 and no 409: {stats}"
+    );
+    // enrollments, section associations and grades overlap: no barrier between their levels
+    let (enrollments, sections, grades) = (
+        span(&stats, "studentSchoolAssociations"),
+        span(&stats, "studentSectionAssociations"),
+        span(&stats, "grades"),
+    );
+    assert!(sections.0 < enrollments.1, "{enrollments:?} {sections:?}");
+    assert!(grades.0 < sections.1, "{sections:?} {grades:?}");
+    // level order: each level after the previous one
+    let (levels, stats) = send_in_order("order-levels", &data, "levels");
+    assert_eq!(levels["total_records_failed"], 0, "{levels}");
+    let (enrollments, sections, grades) = (
+        span(&stats, "studentSchoolAssociations"),
+        span(&stats, "studentSectionAssociations"),
+        span(&stats, "grades"),
+    );
+    assert!(enrollments.1 < sections.0 && sections.1 < grades.0);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+fn when_a_referenced_payload_fails_record_order_fails_what_level_order_fails() {
+    let data = tmp_dir("order-fail-data");
+    generate(&data, 12, 8);
+    // the third student cannot be created (no birthDate): its enrollment gets 409, its other
+    // payloads 409 or 403 as the API sees them
+    let path = data.join("students.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut students: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    students[2].as_object_mut().unwrap().remove("birthDate");
+    let edited: String = students.iter().map(|s| format!("{s}\n")).collect();
+    std::fs::write(&path, edited).unwrap();
+    let (records, _) = send_in_order("order-fail-records", &data, "records");
+    let (levels, _) = send_in_order("order-fail-levels", &data, "levels");
+    let failed = failures(&records);
+    assert!(
+        failed.len() > 2,
+        "the student and what needs it: {failed:?}"
+    );
+    assert!(
+        failed.contains(&("students".to_string(), 400, 3)),
+        "{failed:?}"
+    );
+    assert_eq!(
+        failed,
+        failures(&levels),
+        "the same failures in both orders"
+    );
+    let _ = std::fs::remove_dir_all(&data);
 }

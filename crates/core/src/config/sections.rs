@@ -185,6 +185,25 @@ impl Default for FetchConfig {
     }
 }
 
+/// The order in which `send` lets payloads go (`send.order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendOrder {
+    /// A payload goes as soon as the payloads of this run it needs first have their outcome
+    /// (those it references, and the person's payloads of earlier endpoints).
+    #[default]
+    Records,
+    /// A dependency level goes when the previous one has finished (the Python tool's order).
+    Levels,
+}
+
+/// `send` section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SendConfig {
+    pub order: SendOrder,
+}
+
 /// A validation method: `json` is always checked; `validate.methods` chooses the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -182,6 +182,7 @@ struct EndpointCtx<'m> {
 impl<'a> Task for Delete<'a, '_, '_> {
     type Ctx = EndpointCtx<'a>;
     type Item = Result<String, LineError>;
+    type Ready = Result<String, LineError>;
 
     async fn prepare(
         &self,
@@ -225,6 +226,14 @@ impl<'a> Task for Delete<'a, '_, '_> {
         stage: &'s [Prepared<EndpointCtx<'a>>],
     ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>> {
         self.p.lines(stage, |p| &p.ctx.files)
+    }
+
+    fn admit(
+        &self,
+        _ctx: &Self::Ctx,
+        item: Result<String, LineError>,
+    ) -> Result<String, LineError> {
+        item
     }
 
     async fn process(

@@ -12,6 +12,7 @@ pub mod create;
 pub mod delete;
 mod error;
 pub mod fetch;
+mod order;
 mod payloads;
 pub mod scheduler;
 pub mod send;
@@ -24,7 +25,7 @@ pub use payloads::Payloads;
 use crate::api::dependencies::Dependencies;
 use crate::api::openapi::Model;
 use crate::api::session::Session;
-use crate::config::Config;
+use crate::config::{Config, SendOrder};
 use crate::data::plan::DataPlan;
 use crate::data::selectors::select_endpoints;
 use crate::ports::{
@@ -199,7 +200,10 @@ impl Runner<'_> {
                     criteria: &criteria,
                 };
                 match job.command {
-                    Command::Send => send::send(&payloads, results).await,
+                    Command::Send => {
+                        let model = self.send_model(&session).await;
+                        send::send(&payloads, model.as_ref(), results).await
+                    }
                     Command::Delete => {
                         let model = self.model(&session).await?;
                         let mut endpoints: Vec<String> =
@@ -271,6 +275,24 @@ impl Runner<'_> {
     }
 
     /// The API's model, from its OpenAPI documents (through the cache).
+    /// The model record order needs (`send.order: records`); without it (the OpenAPI documents
+    /// cannot be had) `send` goes level by level, as `send.order: levels` does.
+    async fn send_model(&self, session: &Session<'_>) -> Option<Model> {
+        if self.config.send.order != SendOrder::Records {
+            return None;
+        }
+        match session.model(self.ports.cache).await {
+            Ok(model) => Some(model),
+            Err(e) => {
+                session.log(
+                    LogLevel::Warning,
+                    format!("sending level by level (send.order: levels): {e}"),
+                );
+                None
+            }
+        }
+    }
+
     async fn model(&self, session: &Session<'_>) -> Result<Model, RunError> {
         Ok(session.model(self.ports.cache).await?)
     }

@@ -16,10 +16,12 @@ use super::RunError;
 use crate::api::session::Session;
 use crate::ports::{Digest, Event, LogLevel, PayloadState, StateStore};
 use crate::results::{FailureKind, RunResults};
-use futures::stream::{LocalBoxStream, StreamExt};
+use futures::future::poll_fn;
+use futures::stream::{FuturesUnordered, LocalBoxStream, StreamExt};
 use indexmap::IndexMap;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::task::Poll;
 
 /// The order in which the scheduler releases work, as stages of dependency levels.
 pub trait ReleaseOrder {
@@ -27,15 +29,21 @@ pub trait ReleaseOrder {
     fn stages(&self, levels: usize) -> Vec<Vec<usize>>;
 }
 
-/// Dependency levels one after another: forward to create (`send`), in reverse to delete.
+/// Dependency levels one after another: forward to create (`send`), in reverse to delete; or
+/// all of them in one stage, in dependency order, when the task orders the items itself
+/// (`send.order: records`, see [`super::order`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LevelOrder {
     Forward,
     Reverse,
+    OneStage,
 }
 
 impl ReleaseOrder for LevelOrder {
     fn stages(&self, levels: usize) -> Vec<Vec<usize>> {
+        if *self == LevelOrder::OneStage {
+            return vec![(0..levels).collect()];
+        }
         let mut stages: Vec<Vec<usize>> = (0..levels).map(|l| vec![l]).collect();
         if *self == LevelOrder::Reverse {
             stages.reverse();
@@ -148,6 +156,8 @@ pub(crate) trait Task {
     type Ctx;
     /// One unit of work (a payload line, a record id).
     type Item;
+    /// An item as [`Task::admit`] makes it when the scheduler takes it from the stream.
+    type Ready;
 
     /// Prepares an endpoint before its stage starts (and logs it); `None` when it has nothing to
     /// do (its failure, if any, is in `results`).
@@ -163,12 +173,25 @@ pub(crate) trait Task {
         stage: &'s [Prepared<Self::Ctx>],
     ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>>;
 
+    /// Takes an item in, at once and in stream order (a task that orders items by what they
+    /// need registers here what each one is).
+    fn admit(&self, ctx: &Self::Ctx, item: Self::Item) -> Self::Ready;
+
+    /// How many admitted items are waiting for others to finish: they do not count as in
+    /// progress, so the scheduler takes more items meanwhile (up to [`PARKED_MAX`] in all).
+    fn waiting(&self) -> usize {
+        0
+    }
+
     /// Does one item.
-    async fn process(&self, ctx: &Self::Ctx, item: Self::Item) -> Result<Outcome, RunError>;
+    async fn process(&self, ctx: &Self::Ctx, item: Self::Ready) -> Result<Outcome, RunError>;
 
     /// The end of an endpoint: its closing log lines (see [`log_finished`]).
     async fn finish(&self, endpoint: &Prepared<Self::Ctx>, tally: &Tally) -> Result<(), RunError>;
 }
+
+/// At most this many items are taken in at once, waiting ones included.
+pub(crate) const PARKED_MAX: usize = 8192;
 
 /// The Python tool's closing line of an endpoint.
 pub(crate) fn log_finished(session: &Session<'_>, endpoint: &str, tally: &Tally) {
@@ -220,6 +243,19 @@ pub(crate) async fn run<T: Task>(
     outcome.map(|()| runner.skips)
 }
 
+/// One admitted item, processed.
+async fn process<'a, T: Task>(
+    task: &'a T,
+    stage: &'a [Prepared<T::Ctx>],
+    ep: usize,
+    file: Rc<str>,
+    line: u64,
+    ready: T::Ready,
+) -> Result<(usize, Rc<str>, u64, Outcome), RunError> {
+    let outcome = task.process(&stage[ep].ctx, ready).await?;
+    Ok((ep, file, line, outcome))
+}
+
 struct Runner<'r, 's, T> {
     task: &'r T,
     session: &'r Session<'s>,
@@ -258,15 +294,36 @@ impl<T: Task> Runner<'_, '_, T> {
         let in_progress = pool * 4 + 16;
         let task = self.task;
         let stage = &prepared;
-        let mut outcomes = task
-            .items(stage)
-            .map(|work| async move {
-                let work = work?;
-                let outcome = task.process(&stage[work.ep].ctx, work.item).await?;
-                Ok::<_, RunError>((work.ep, work.file, work.line, outcome))
+        let mut items = task.items(stage);
+        let mut running = FuturesUnordered::new();
+        let mut exhausted = false;
+        loop {
+            let next = poll_fn(|cx| {
+                // take items while fewer than `in_progress` are under way (items waiting for
+                // others aside), in stream order
+                while !exhausted
+                    && running.len() - task.waiting().min(running.len()) < in_progress
+                    && running.len() < PARKED_MAX
+                {
+                    match items.poll_next_unpin(cx) {
+                        Poll::Ready(Some(Ok(work))) => {
+                            let ready = task.admit(&stage[work.ep].ctx, work.item);
+                            running
+                                .push(process(task, stage, work.ep, work.file, work.line, ready));
+                        }
+                        Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                        Poll::Ready(None) => exhausted = true,
+                        Poll::Pending => break,
+                    }
+                }
+                match running.poll_next_unpin(cx) {
+                    Poll::Ready(Some(r)) => Poll::Ready(Some(r)),
+                    Poll::Ready(None) if exhausted => Poll::Ready(None),
+                    _ => Poll::Pending,
+                }
             })
-            .buffer_unordered(in_progress);
-        while let Some(next) = outcomes.next().await {
+            .await;
+            let Some(next) = next else { break };
             let (ep, file, line, outcome) = next?;
             let p = &stage[ep];
             let tally = &mut tallies[ep];
@@ -280,7 +337,8 @@ impl<T: Task> Runner<'_, '_, T> {
                 self.finish(p, tally).await?;
             }
         }
-        drop(outcomes);
+        drop(running);
+        drop(items);
         for (p, tally) in stage.iter().zip(tallies.iter_mut()) {
             if !tally.finished {
                 self.progress(p, tally);
@@ -382,5 +440,6 @@ mod tests {
             vec![vec![2], vec![1], vec![0]]
         );
         assert!(LevelOrder::Reverse.stages(0).is_empty());
+        assert_eq!(LevelOrder::OneStage.stages(3), vec![vec![0, 1, 2]]);
     }
 }

@@ -1,67 +1,124 @@
-//! `send`: POST every selected payload in dependency order with `pool_size` requests in flight at
-//! every moment (the [`scheduler`](super::scheduler) with dependency levels forward). A payload
-//! whose last outcome was a success is skipped unless a resend flag selects it
-//! ([`crate::state::decide`]); outcomes go to the state store as they arrive.
+//! `send`: POST every selected payload in dependency order with `pool_size` requests on the wire
+//! (the [`scheduler`](super::scheduler)). With `send.order: records` (the default) and the API's
+//! model known, all levels run as one stage and each payload waits only for the payloads of this
+//! run it needs ([`super::order`]); with `send.order: levels`, a level starts when the previous
+//! one has finished. A payload whose last outcome was a success is skipped unless a resend flag
+//! selects it ([`crate::state::decide`]); outcomes go to the state store as they arrive.
 
+use super::order::{Admitted, RecordOrder};
 use super::payloads::Payloads;
 use super::scheduler::{
     self, log_finished, LevelOrder, Outcome, Prepared, Settled, StateChange, Task, Work,
 };
 use super::RunError;
 use crate::api::errors::error_messages;
+use crate::api::openapi::Model;
 use crate::data::lines::LineError;
 use crate::ports::{DataFile, Digest, DigestMap, LogLevel, Method, PayloadState};
 use crate::results::{FailureMethod, RunResults};
 use crate::state::{decide, is_success, Decision};
 use futures::stream::LocalBoxStream;
+use std::collections::HashMap;
 
-/// Sends the payloads of `p.data` (its levels in dependency order). Results accumulate in
-/// `results`; state is recorded as outcomes arrive and flushed at the end (also after an error
-/// that stops the run).
-pub async fn send(p: &Payloads<'_, '_>, results: &mut RunResults) -> Result<(), RunError> {
+/// Sends the payloads of `p.data` (its levels in dependency order), in record order when `model`
+/// is given, else level by level. Results accumulate in `results`; state is recorded as outcomes
+/// arrive and flushed at the end (also after an error that stops the run).
+pub async fn send(
+    p: &Payloads<'_, '_>,
+    model: Option<&Model>,
+    results: &mut RunResults,
+) -> Result<(), RunError> {
     let levels = p.data.level_names();
-    scheduler::run(
-        &Send(p),
-        p.session,
-        &LevelOrder::Forward,
-        &levels,
-        p.state,
-        results,
-    )
-    .await?;
+    let order = model.map(RecordOrder::new);
+    let level_of: HashMap<&str, usize> = levels
+        .iter()
+        .enumerate()
+        .flat_map(|(l, eps)| eps.iter().map(move |e| (e.as_str(), l)))
+        .collect();
+    let task = Send {
+        p,
+        order: order.as_ref(),
+        level_of,
+    };
+    let release = match order {
+        Some(_) => LevelOrder::OneStage,
+        None => LevelOrder::Forward,
+    };
+    scheduler::run(&task, p.session, &release, &levels, p.state, results).await?;
     Ok(())
 }
 
-struct Send<'a, 'b, 's>(&'a Payloads<'b, 's>);
+struct Send<'a, 'b, 's> {
+    p: &'a Payloads<'b, 's>,
+    order: Option<&'a RecordOrder<'a>>,
+    level_of: HashMap<&'a str, usize>,
+}
 
 struct Endpoint {
     url: String,
     files: Vec<DataFile>,
     /// The last outcome of every payload the state knows.
     known: DigestMap<PayloadState>,
+    /// Its number in the record order.
+    ordered: Option<usize>,
 }
 
-impl Task for Send<'_, '_, '_> {
+/// A payload line as the scheduler takes it in.
+enum Payload<'o> {
+    Unreadable(LineError),
+    Skip,
+    Post {
+        text: String,
+        digest: Digest,
+        /// Its place in the record order (it leaves it when dropped).
+        admitted: Option<InOrder<'o>>,
+    },
+}
+
+/// A payload admitted to the record order; finished when dropped, whatever became of it.
+struct InOrder<'o> {
+    order: &'o RecordOrder<'o>,
+    admitted: Admitted,
+}
+
+impl Drop for InOrder<'_> {
+    fn drop(&mut self) {
+        self.order.finished(&self.admitted);
+    }
+}
+
+impl<'a> Task for Send<'a, '_, '_> {
     type Ctx = Endpoint;
     type Item = Result<String, LineError>;
+    type Ready = Payload<'a>;
 
     async fn prepare(
         &self,
         endpoint: &str,
         _results: &mut RunResults,
     ) -> Result<Option<Prepared<Endpoint>>, RunError> {
-        let p = self.0;
+        let p = self.p;
         let known = p.known(endpoint).await?;
         let (files, total) = p.files(endpoint).await?;
-        let url = p.session.config.resource_url(endpoint);
+        let config = p.session.config;
+        let url = config.resource_url(endpoint);
         p.session.log(
             LogLevel::Info,
             format!("sending endpoint {endpoint} ({total} payloads) to {url} ..."),
         );
+        let ordered = self.order.map(|o| {
+            let level = self.level_of.get(endpoint).copied().unwrap_or(0);
+            o.add_endpoint(config.namespace_for(endpoint), endpoint, level)
+        });
         Ok(Some(Prepared {
             endpoint: endpoint.to_string(),
             total,
-            ctx: Endpoint { url, files, known },
+            ctx: Endpoint {
+                url,
+                files,
+                known,
+                ordered,
+            },
         }))
     }
 
@@ -69,24 +126,55 @@ impl Task for Send<'_, '_, '_> {
         &'s self,
         stage: &'s [Prepared<Endpoint>],
     ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>> {
-        self.0.lines(stage, |p| &p.ctx.files)
+        self.p.lines(stage, |p| &p.ctx.files)
     }
 
-    async fn process(
-        &self,
-        ctx: &Endpoint,
-        text: Result<String, LineError>,
-    ) -> Result<Outcome, RunError> {
+    fn admit(&self, ctx: &Endpoint, text: Result<String, LineError>) -> Payload<'a> {
         let text = match text {
             Ok(t) => t,
-            Err(e) => return Ok(Outcome::failed(FailureMethod::Read, e.to_string())),
+            Err(e) => return Payload::Unreadable(e),
         };
         let digest = Digest::of_line(&text);
-        if let Decision::Skip = decide(ctx.known.get(&digest), self.0.criteria) {
-            return Ok(Outcome::new(Settled::Skipped { reason: None }));
+        if let Decision::Skip = decide(ctx.known.get(&digest), self.p.criteria) {
+            return Payload::Skip;
+        }
+        // only payloads that go out are read as JSON (a line that is not JSON goes as it is,
+        // and the API says what is wrong with it)
+        let admitted = match (self.order, ctx.ordered) {
+            (Some(order), Some(ep)) => serde_json::from_str(&text).ok().map(|v| InOrder {
+                order,
+                admitted: order.admit(ep, &v),
+            }),
+            _ => None,
+        };
+        Payload::Post {
+            text,
+            digest,
+            admitted,
+        }
+    }
+
+    fn waiting(&self) -> usize {
+        self.order.map_or(0, RecordOrder::waiting)
+    }
+
+    async fn process(&self, ctx: &Endpoint, payload: Payload<'a>) -> Result<Outcome, RunError> {
+        let (text, digest, admitted) = match payload {
+            Payload::Unreadable(e) => {
+                return Ok(Outcome::failed(FailureMethod::Read, e.to_string()))
+            }
+            Payload::Skip => return Ok(Outcome::new(Settled::Skipped { reason: None })),
+            Payload::Post {
+                text,
+                digest,
+                admitted,
+            } => (text, digest, admitted),
+        };
+        if let Some(a) = &admitted {
+            a.order.ready(&a.admitted).await;
         }
         let resp = match self
-            .0
+            .p
             .session
             .call(Method::Post, &ctx.url, Some(text.as_bytes()))
             .await?
@@ -94,6 +182,7 @@ impl Task for Send<'_, '_, '_> {
             Ok(resp) => resp,
             Err(e) => return Ok(Outcome::failed(FailureMethod::Connection, e.to_string())),
         };
+        drop(admitted);
         let settled = if is_success(resp.status) {
             Settled::Done {
                 status: resp.status,
@@ -113,7 +202,7 @@ impl Task for Send<'_, '_, '_> {
         tally: &scheduler::Tally,
     ) -> Result<(), RunError> {
         if tally.skipped > 0 {
-            self.0.session.log(
+            self.p.session.log(
                 LogLevel::Info,
                 format!(
                     "skipped {} of {} payloads because they were previously processed and did not match any resend criteria",
@@ -121,7 +210,7 @@ impl Task for Send<'_, '_, '_> {
                 ),
             );
         }
-        log_finished(self.0.session, &p.endpoint, tally);
+        log_finished(self.p.session, &p.endpoint, tally);
         Ok(())
     }
 }
@@ -200,7 +289,7 @@ mod tests {
                 state: Some(state),
                 criteria: &ResendCriteria::default(),
             };
-            send(&payloads, &mut results).await.expect("send");
+            send(&payloads, None, &mut results).await.expect("send");
         });
         results
     }

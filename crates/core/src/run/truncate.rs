@@ -46,6 +46,7 @@ struct Listed {
 impl Task for Truncate<'_, '_> {
     type Ctx = Listed;
     type Item = String;
+    type Ready = String;
 
     async fn prepare(
         &self,
@@ -103,6 +104,10 @@ impl Task for Truncate<'_, '_> {
             })
         });
         stream::iter(work).boxed_local()
+    }
+
+    fn admit(&self, _ctx: &Self::Ctx, item: String) -> String {
+        item
     }
 
     async fn process(&self, ctx: &Listed, id: String) -> Result<Outcome, RunError> {

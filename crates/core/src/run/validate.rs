@@ -1,6 +1,7 @@
 //! `validate` and `validate+send` (the validation itself is [`crate::validate`]).
 
 use super::{Payloads, RunError};
+use crate::config::SendOrder;
 use crate::ports::LogLevel;
 use crate::results::RunResults;
 use crate::validate::{ValidateError, Validation};
@@ -53,6 +54,7 @@ pub async fn validate_then_send(
             format!("all {} payloads validate ok; sending...", totals.processed),
         );
     }
-    super::send::send(payloads, results).await?;
+    let model = (validation.config.send.order == SendOrder::Records).then_some(validation.model);
+    super::send::send(payloads, model, results).await?;
     Ok(ValidateSendOutcome::Sent)
 }

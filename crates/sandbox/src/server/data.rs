@@ -72,7 +72,10 @@ pub(super) async fn post(sb: &Sandbox, c: &Collection, body: Body) -> Answer {
         authorize(sb, &store, c.ep, &value)?;
         store.upsert_checked(&sb.api, c.ep, value)?
     };
-    sb.stats.lock().count_upsert(u.created);
+    let name = &sb.api.model.endpoints[c.ep];
+    sb.stats
+        .lock()
+        .count_upsert(u.created, &format!("{}/{}", name.namespace, name.name));
     let status = if u.created {
         StatusCode::CREATED
     } else {

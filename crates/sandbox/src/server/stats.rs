@@ -1,5 +1,6 @@
 //! The sandbox's own counters (requests by method and status, injected faults, requests
-//! refused by the rate limit, dropped connections, creates and updates) and the JSON of `/_sandbox/stats` that reports them with
+//! refused by the rate limit, dropped connections, creates and updates, and when each endpoint's
+//! first and last successful POST came) and the JSON of `/_sandbox/stats` that reports them with
 //! the record counts of every store.
 
 use crate::store::{Api, Store};
@@ -17,6 +18,9 @@ pub(super) struct Stats {
     dropped: u64,
     creates: u64,
     updates: u64,
+    /// The numbers (1, 2, ...) of the first and the last successful POST of each endpoint: how a
+    /// client's order of sending shows from outside.
+    upsert_spans: BTreeMap<String, (u64, u64)>,
 }
 
 impl Stats {
@@ -45,12 +49,19 @@ impl Stats {
         self.dropped += 1;
     }
 
-    /// A successful POST: a create or an update.
-    pub(super) fn count_upsert(&mut self, created: bool) {
+    /// A successful POST to `endpoint` (`ed-fi/students`): a create or an update.
+    pub(super) fn count_upsert(&mut self, created: bool, endpoint: &str) {
         if created {
             self.creates += 1;
         } else {
             self.updates += 1;
+        }
+        let n = self.creates + self.updates;
+        match self.upsert_spans.get_mut(endpoint) {
+            Some(span) => span.1 = n,
+            None => {
+                self.upsert_spans.insert(endpoint.to_string(), (n, n));
+            }
         }
     }
 
@@ -108,6 +119,7 @@ impl Stats {
             "tokens_issued": tokens_issued,
             "creates": self.creates,
             "updates": self.updates,
+            "upsert_spans": self.upsert_spans.iter().map(|(k, (a, b))| (k.clone(), json!([a, b]))).collect::<serde_json::Map<_, _>>(),
             "records": records,
             "records_by_instance": instances,
         })
