@@ -23,13 +23,13 @@ use crate::uniform::UniformMap;
 use crate::validate::keys::{record_key, reference_key, KeyMap, KeySet};
 use crate::validate::references::record_values;
 use crate::validate::shape::RefGroups;
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use xxhash_rust::xxh3::xxh3_128;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 /// The person fields the relationship-based authorization follows.
 const PERSON_FIELDS: [&str; 4] = [
@@ -47,15 +47,30 @@ fn scoped(ep: usize, key: u128) -> u128 {
 /// The key of a descriptor value (`uri://ed-fi.org/GradeLevelDescriptor#Ninth grade`): the API
 /// compares them without case.
 fn descriptor_key(value: &str) -> u128 {
-    xxh3_128(value.to_lowercase().as_bytes())
+    if value.is_ascii() {
+        let mut h = Xxh3::new();
+        let mut buf = [0u8; 64];
+        for chunk in value.as_bytes().chunks(64) {
+            let b = &mut buf[..chunk.len()];
+            b.copy_from_slice(chunk);
+            b.make_ascii_lowercase();
+            h.update(b);
+        }
+        h.digest128()
+    } else {
+        xxh3_128(value.to_lowercase().as_bytes())
+    }
 }
 
 fn person_key(field: &str, value: &Value) -> u128 {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    xxh3_128(format!("{field}\u{1f}{text}").as_bytes())
+    let mut h = Xxh3::new();
+    h.update(field.as_bytes());
+    h.update(&[0x1f]);
+    match value {
+        Value::String(s) => h.update(s.as_bytes()),
+        other => h.update(other.to_string().as_bytes()),
+    }
+    h.digest128()
 }
 
 /// The wait list of an endpoint's end.
@@ -100,7 +115,8 @@ pub(crate) struct RecordOrder<'m> {
     model: &'m Model,
     groups: RefGroups,
     eps: RefCell<Vec<Ep>>,
-    by_model: RefCell<HashMap<usize, usize>>,
+    /// The order's number of each model endpoint of the run.
+    by_model: RefCell<Vec<Option<usize>>>,
     /// The endpoint the stream is in.
     streaming: Cell<usize>,
     /// Payloads under way by scoped record key.
@@ -109,6 +125,9 @@ pub(crate) struct RecordOrder<'m> {
     persons: RefCell<UniformMap<u128, Vec<(usize, u32)>>>,
     waiters: RefCell<KeyMap<Vec<Waker>>>,
     waiting: Cell<usize>,
+    /// Reference property → its group; descriptor property → its endpoint in the order.
+    refs_by_name: RefCell<FxHashMap<String, Option<usize>>>,
+    descriptors_by_name: RefCell<FxHashMap<String, Option<usize>>>,
 }
 
 impl<'m> RecordOrder<'m> {
@@ -117,22 +136,25 @@ impl<'m> RecordOrder<'m> {
             model,
             groups: RefGroups::new(model),
             eps: RefCell::new(Vec::new()),
-            by_model: RefCell::new(HashMap::new()),
+            by_model: RefCell::new(vec![None; model.endpoints.len()]),
             streaming: Cell::new(0),
             pending: RefCell::default(),
             persons: RefCell::default(),
             waiters: RefCell::default(),
             waiting: Cell::new(0),
+            refs_by_name: RefCell::default(),
+            descriptors_by_name: RefCell::default(),
         }
     }
 
     /// Adds the next endpoint of the run (in dependency order); its number in the order.
     pub fn add_endpoint(&self, namespace: &str, name: &str, level: usize) -> usize {
         let model = self.model.find(namespace, name);
+        self.descriptors_by_name.borrow_mut().clear();
         let mut eps = self.eps.borrow_mut();
         let ep = eps.len();
         if let Some(m) = model {
-            self.by_model.borrow_mut().entry(m).or_insert(ep);
+            self.by_model.borrow_mut()[m].get_or_insert(ep);
         }
         eps.push(Ep {
             level,
@@ -191,14 +213,25 @@ impl<'m> RecordOrder<'m> {
         for (k, v) in obj {
             match v {
                 Value::Object(inner) if k.ends_with("Reference") => {
-                    if let Some(group) = self.groups.for_reference_name(k) {
-                        let targets: Vec<usize> = self
+                    if let Some(group) = self.reference_group(k) {
+                        let by_model = self.by_model.borrow();
+                        let mut targets = self
                             .groups
                             .endpoints(group)
                             .iter()
-                            .filter_map(|m| self.by_model.borrow().get(m).copied())
-                            .collect();
-                        self.need_key(&targets, reference_key(inner), level, needs);
+                            .filter_map(|m| by_model[*m]);
+                        // one target but for education organizations
+                        let first = targets.next();
+                        let rest: Vec<usize> = targets.collect();
+                        if let Some(first) = first {
+                            let key = reference_key(inner);
+                            if rest.is_empty() {
+                                self.need_key(&[first], key, level, needs);
+                            } else {
+                                let all: Vec<usize> = std::iter::once(first).chain(rest).collect();
+                                self.need_key(&all, key, level, needs);
+                            }
+                        }
                     }
                     if depth == 0 {
                         self.person_needs(inner, level, needs);
@@ -213,11 +246,7 @@ impl<'m> RecordOrder<'m> {
                     }
                 }
                 Value::String(s) if k.ends_with("Descriptor") => {
-                    let target = self
-                        .model
-                        .descriptor_for_property(k)
-                        .and_then(|m| self.by_model.borrow().get(&m).copied());
-                    if let Some(t) = target {
+                    if let Some(t) = self.descriptor_target(k) {
                         self.need_key(&[t], descriptor_key(s), level, needs);
                     }
                 }
@@ -227,6 +256,36 @@ impl<'m> RecordOrder<'m> {
         if depth == 0 {
             self.person_needs(obj, level, needs);
         }
+    }
+
+    fn reference_group(&self, property: &str) -> Option<usize> {
+        if let Some(g) = self.refs_by_name.borrow().get(property) {
+            return *g;
+        }
+        let g = self.groups.for_reference_name(property);
+        self.refs_by_name
+            .borrow_mut()
+            .insert(property.to_string(), g);
+        g
+    }
+
+    /// The endpoint of the run that defines the values of a descriptor property.
+    fn descriptor_target(&self, property: &str) -> Option<usize> {
+        if let Some(t) = self.descriptor_by_name_get(property) {
+            return t;
+        }
+        let t = self
+            .model
+            .descriptor_for_property(property)
+            .and_then(|m| self.by_model.borrow()[m]);
+        self.descriptors_by_name
+            .borrow_mut()
+            .insert(property.to_string(), t);
+        t
+    }
+
+    fn descriptor_by_name_get(&self, property: &str) -> Option<Option<usize>> {
+        self.descriptors_by_name.borrow().get(property).copied()
     }
 
     /// A reference to `key` in one of `targets`: the payloads under way with it; when no
