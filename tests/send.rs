@@ -348,3 +348,30 @@ fn when_a_referenced_payload_fails_record_order_fails_what_level_order_fails() {
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn behind_a_rate_limit_everything_lands_and_the_log_says_the_api_pushes_back() {
+    let (dir, files, sb) = journey(
+        "rate-limit",
+        8,
+        2,
+        &["--rate-limit", "120"],
+        "  pool_size: 8\n  num_retries: 20\n",
+        "",
+    );
+    let lines = total_lines(&files);
+    let (o, results) = run_with_results(&dir, "send", "results.json", &[]);
+    ok(&o);
+    assert_eq!(results["total_records_failed"], 0, "{}", text(&o));
+    let stats = sb.stats();
+    assert_eq!(stats["creates"], lines);
+    let limited = stats["rate_limited"].as_u64().unwrap();
+    assert!(limited > 0, "the bucket ran dry at first: {stats}");
+    assert!(
+        limited < lines / 4,
+        "paced at what the API accepts, not retried blindly: {limited} 429s for {lines} records"
+    );
+    let log = text(&o);
+    assert!(log.contains("API pushing back: "), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,7 @@
 //! What a user sees: log lines in the Python tool's format, and a progress bar per endpoint on a
 //! terminal (plain periodic log lines otherwise).
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use lightbeam_core::ports::{Event, EventSink, LogLevel};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,6 +13,10 @@ pub struct Console {
     multi: Option<MultiProgress>,
     bars: RefCell<HashMap<String, ProgressBar>>,
     plain: RefCell<HashMap<String, (u64, Instant)>>,
+    /// The line under the bars that says how the API pushes back (bars only).
+    pushback: RefCell<Option<ProgressBar>>,
+    /// The pushback last logged without bars, and when.
+    pushback_logged: RefCell<Option<(String, Instant)>>,
 }
 
 impl Console {
@@ -24,6 +28,8 @@ impl Console {
                 .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8))),
             bars: RefCell::new(HashMap::new()),
             plain: RefCell::new(HashMap::new()),
+            pushback: RefCell::new(None),
+            pushback_logged: RefCell::new(None),
         }
     }
 
@@ -58,9 +64,12 @@ impl EventSink for Console {
                     let bar = m.add(ProgressBar::new(total));
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix:>36.bold} [{bar:30.cyan/blue}] {pos}/{len} {per_sec:>10} eta {eta} {msg}",
+                            "{prefix:>36.bold} [{bar:30.cyan/blue}] {pos}/{len} {rate:>7} eta {eta} {msg}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", s.per_sec());
+                        })
                         .progress_chars("=> "),
                     );
                     bar.set_prefix(endpoint.clone());
@@ -99,6 +108,40 @@ impl EventSink for Console {
                     bar.finish();
                 }
             }
+            Event::Pressure(p) => self.pushback(p.describe()),
+        }
+    }
+}
+
+impl Console {
+    /// Says how the API pushes back: on a line under the bars, or (without bars) in the log
+    /// when it starts, and every 10 s while it lasts.
+    fn pushback(&self, text: Option<String>) {
+        if let Some(m) = &self.multi {
+            let mut line = self.pushback.borrow_mut();
+            let bar = line.get_or_insert_with(|| {
+                let bar = m.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{msg:.yellow}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar
+            });
+            bar.set_message(text.unwrap_or_default());
+            return;
+        }
+        let Some(text) = text else {
+            *self.pushback_logged.borrow_mut() = None;
+            return;
+        };
+        let due = self
+            .pushback_logged
+            .borrow()
+            .as_ref()
+            .is_none_or(|(_, at)| at.elapsed() >= Duration::from_secs(10));
+        if due {
+            self.log(LogLevel::Info, &format!("  ({text})"));
+            *self.pushback_logged.borrow_mut() = Some((text, Instant::now()));
         }
     }
 }

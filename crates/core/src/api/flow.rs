@@ -12,14 +12,17 @@
 //!   more than a second that comes with frequent 429s pauses everyone until it has passed.
 //! - Random 429s (faults, a busy moment) do not depend on our rate; a rate limit's do. So each
 //!   cut is a trial: when the next [`TRIAL`] answers at the slower pace still hold a third or
-//!   more of the 429s that caused the cut, slowing down did not help, and the pace is lifted; the
-//!   share above which 429s count as frequent becomes twice that background.
+//!   more of the 429s that caused the cut while the API accepts about the pace, slowing down did
+//!   not help, and the pace is lifted (the share above which 429s count as frequent becomes twice
+//!   that background); when it accepts much less than the pace, the cut was too small, and the
+//!   pace becomes 90% of what it accepted.
 //! - It counts what progress shows: requests on the wire, waiting for a retry, the pace.
 //!
 //! Single-threaded (the engine's futures are not `Send`): plain cells, and the wakers of the
 //! requests waiting for a slot.
 
 use crate::ports::Clock;
+pub use crate::ports::Pressure;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -46,21 +49,8 @@ struct Trial {
     skip: usize,
     answers: u32,
     limited: u32,
-}
-
-/// The state of the flow, as progress shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Pressure {
-    /// Requests on the wire.
-    pub in_flight: usize,
-    /// `pool_size`.
-    pub max: usize,
-    /// Requests waiting out a backoff or `Retry-After` before their next attempt.
-    pub waiting_retries: usize,
-    /// Requests a second the pace allows, when the API has been limiting our rate.
-    pub paced: Option<f64>,
-    /// 429 answers so far.
-    pub rate_limited: u64,
+    /// Unix ms of the first answer counted.
+    since_ms: Option<i64>,
 }
 
 /// What became of a request on the wire.
@@ -218,7 +208,7 @@ impl Flow {
             let share = self.limited_share.get();
             let x = if limited { 1.0 } else { 0.0 };
             self.limited_share.set(share + SHARE_WEIGHT * (x - share));
-            self.judge_trial(limited);
+            self.judge_trial(limited, now_ms);
         }
         match answer {
             Answer::RateLimited { retry_after } => {
@@ -247,26 +237,35 @@ impl Flow {
         }
         let accepted = self.accepted.borrow_mut().rate(now_ms);
         let current = self.pace.get().unwrap_or(f64::INFINITY);
-        self.pace
-            .set(Some((accepted * CUT).min(current * CUT).max(1.0)));
+        self.pace_at(now_ms, (accepted * CUT).min(current * CUT));
+    }
+
+    /// Paces requests at `pace` from now, and starts a trial of it.
+    fn pace_at(&self, now_ms: i64, pace: f64) {
+        self.pace.set(Some(pace.max(1.0)));
         self.cut_at_ms.set(now_ms);
         self.trial.set(Some(Trial {
             share_at_cut: self.limited_share.get(),
             skip: self.in_flight.get(),
             answers: 0,
             limited: 0,
+            since_ms: None,
         }));
     }
 
-    /// Counts an answer in the trial after a cut; at its end, lifts the pace if slowing down did
-    /// not make the 429s rarer (they were not about our rate).
-    fn judge_trial(&self, limited: bool) {
+    /// Counts an answer in the trial after a cut. At its end: 429s much rarer, the pace is kept;
+    /// 429s as frequent and the API accepting much less than the pace, the cut was too small
+    /// (the rate measured before it held a burst) and the pace becomes 90% of what the API
+    /// accepted during the trial; 429s as frequent while the API accepts about the pace, they
+    /// were not about our rate, and the pace is lifted.
+    fn judge_trial(&self, limited: bool, now_ms: i64) {
         let Some(mut t) = self.trial.get() else {
             return;
         };
         if t.skip > 0 {
             t.skip -= 1;
         } else {
+            t.since_ms.get_or_insert(now_ms);
             t.answers += 1;
             t.limited += u32::from(limited);
         }
@@ -276,7 +275,15 @@ impl Flow {
         }
         self.trial.set(None);
         let share = f64::from(t.limited) / f64::from(t.answers);
-        if share >= t.share_at_cut / 3.0 {
+        if share < t.share_at_cut / 3.0 {
+            return;
+        }
+        let secs = (now_ms - t.since_ms.unwrap_or(now_ms)).max(1) as f64 / 1000.0;
+        let accepted = f64::from(t.answers - t.limited) / secs;
+        let pace = self.pace.get().unwrap_or(f64::INFINITY);
+        if accepted < 0.8 * pace {
+            self.pace_at(now_ms, accepted * CUT);
+        } else {
             self.pace.set(None);
             self.limited_share.set(share);
             self.dense.set(DENSE.max(2.0 * share));
@@ -439,6 +446,41 @@ mod tests {
             "a few trials, then the background is known: {cuts}"
         );
         assert_eq!(flow.pressure().paced, None, "not paced at the end");
+    }
+
+    /// A client that could send 1,000 requests a second, in front of a token bucket of 120 a
+    /// second that starts full: the first cut measures the burst of the full bucket, the trial
+    /// finds the API accepting much less, and the pace settles at about the bucket's rate.
+    #[test]
+    fn behind_a_token_bucket_the_pace_settles_at_its_rate() {
+        let flow = Flow::new(8);
+        let (mut tokens, mut sent_at) = (120.0_f64, 0.0_f64);
+        let (mut late_sent, mut late_limited) = (0u32, 0u32);
+        for ms in 0..30_000i64 {
+            tokens = (tokens + 0.12).min(120.0);
+            let rate = flow.pressure().paced.unwrap_or(1000.0).min(1000.0);
+            sent_at += rate / 1000.0;
+            while sent_at >= 1.0 {
+                sent_at -= 1.0;
+                let answer = if tokens >= 1.0 {
+                    tokens -= 1.0;
+                    Answer::Other
+                } else {
+                    limited()
+                };
+                if ms >= 20_000 {
+                    late_sent += 1;
+                    late_limited += u32::from(answer != Answer::Other);
+                }
+                flow.answered(answer, ms);
+            }
+        }
+        let pace = flow.pressure().paced.expect("paced");
+        assert!((95.0..=135.0).contains(&pace), "{pace}");
+        assert!(
+            f64::from(late_limited) < 0.05 * f64::from(late_sent),
+            "{late_limited} of {late_sent} answers were 429s in the last 10 s"
+        );
     }
 
     #[test]

@@ -252,6 +252,57 @@ pub trait Confirm {
 
 // --- what the engine reports --------------------------------------------------------------------
 
+/// How hard the API pushes back, as progress shows it (the session's flow of requests).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Pressure {
+    /// Requests on the wire.
+    pub in_flight: usize,
+    /// `pool_size`.
+    pub max: usize,
+    /// Requests waiting out a backoff or `Retry-After` before their next attempt.
+    pub waiting_retries: usize,
+    /// Requests a second the pace allows, when the API has been limiting our rate.
+    pub paced: Option<f64>,
+    /// 429 answers so far.
+    pub rate_limited: u64,
+}
+
+impl Pressure {
+    /// What a person watching a run should know of the API's pushback, `None` when there is
+    /// none: `API pushing back: 12 payloads waiting to retry · paced at 280/s after 429s (1,204 so far)`.
+    pub fn describe(&self) -> Option<String> {
+        if self.waiting_retries == 0 && self.paced.is_none() {
+            return None;
+        }
+        let mut parts = Vec::new();
+        if self.waiting_retries > 0 {
+            let s = if self.waiting_retries == 1 { "" } else { "s" };
+            parts.push(format!(
+                "{} payload{s} waiting to retry",
+                self.waiting_retries
+            ));
+        }
+        if let Some(pace) = self.paced {
+            parts.push(format!(
+                "paced at {pace:.0}/s after 429s ({} so far)",
+                self.rate_limited
+            ));
+        }
+        parts.push(format!(
+            "{} of {} requests on the wire",
+            self.in_flight, self.max
+        ));
+        Some(format!("API pushing back: {}", parts.join(" · ")))
+    }
+
+    /// Whether `other` says something different to a person (requests on the wire aside).
+    pub fn differs(&self, other: &Pressure) -> bool {
+        self.waiting_retries != other.waiting_retries
+            || self.paced.map(f64::round) != other.paced.map(f64::round)
+            || self.rate_limited != other.rate_limited
+    }
+}
+
 /// What the engine reports while it works.
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -274,6 +325,8 @@ pub enum Event {
     EndpointFinished {
         endpoint: String,
     },
+    /// The API's pushback changed (sent with progress, when it changed).
+    Pressure(Pressure),
 }
 
 /// A log level: of messages, and `log_level` of the config (Python logging level names).

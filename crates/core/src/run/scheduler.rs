@@ -8,17 +8,18 @@
 //! - in a stage, the items of all its endpoints share one stream with `pool_size` in flight (no
 //!   barrier between endpoints of a stage);
 //! - each item's outcome is recorded as it arrives: in the results, in its endpoint's progress
-//!   (an event every 32 items and at the end), in the state store; an endpoint ends when its
-//!   last item is in (or when the stage ends);
+//!   (an event every 32 items and at the end, with the API's pushback when it changed), in the
+//!   state store; an endpoint ends when its last item is in (or when the stage ends);
 //! - the state store is flushed at the end, also after an error that stops the run.
 
 use super::RunError;
 use crate::api::session::Session;
-use crate::ports::{Digest, Event, LogLevel, PayloadState, StateStore};
+use crate::ports::{Digest, Event, LogLevel, PayloadState, Pressure, StateStore};
 use crate::results::{FailureKind, RunResults};
 use futures::future::poll_fn;
 use futures::stream::{FuturesUnordered, LocalBoxStream, StreamExt};
 use indexmap::IndexMap;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::task::Poll;
@@ -225,6 +226,7 @@ pub(crate) async fn run<T: Task>(
         session,
         state,
         skips: Vec::new(),
+        pressure: Cell::default(),
     };
     let mut outcome = Ok(());
     for stage in order.stages(levels.len()) {
@@ -261,6 +263,8 @@ struct Runner<'r, 's, T> {
     session: &'r Session<'s>,
     state: Option<&'r dyn StateStore>,
     skips: Vec<SkipGroup>,
+    /// The API's pushback as last reported.
+    pressure: Cell<Pressure>,
 }
 
 impl<T: Task> Runner<'_, '_, T> {
@@ -411,6 +415,11 @@ impl<T: Task> Runner<'_, '_, T> {
             skipped: tally.skipped,
             failed: tally.failed,
         });
+        let now = self.session.flow().pressure();
+        if now.differs(&self.pressure.get()) {
+            self.pressure.set(now);
+            self.session.events.emit(Event::Pressure(now));
+        }
     }
 
     async fn finish(&self, p: &Prepared<T::Ctx>, tally: &mut Tally) -> Result<(), RunError> {

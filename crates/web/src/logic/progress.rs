@@ -69,6 +69,8 @@ pub struct Progress {
     pub finished_ms: Option<f64>,
     pub endpoints: Vec<EndpointProgress>,
     pub logs: Vec<LogLine>,
+    /// How the API pushes back (payloads waiting to retry, the pace after 429s), while it does.
+    pub pushback: Option<String>,
 }
 
 impl Progress {
@@ -85,6 +87,7 @@ impl Progress {
     /// The run ended at `now_ms`.
     pub fn finish(&mut self, now_ms: f64) {
         self.running = false;
+        self.pushback = None;
         self.finished_ms = Some(now_ms);
     }
 
@@ -153,6 +156,7 @@ impl Progress {
                     e.finished_ms = Some(now_ms);
                 }
             }
+            Event::Pressure(p) => self.pushback = p.describe(),
         }
     }
 
@@ -242,5 +246,41 @@ mod tests {
         assert_eq!(p.logs.len(), MAX_LOG);
         assert_eq!(p.logs.last().unwrap().message, format!("m{}", MAX_LOG + 9));
         assert_eq!(p.log_title(), format!("Log ({MAX_LOG} messages)"));
+    }
+
+    #[test]
+    fn the_api_s_pushback_shows_while_it_lasts() {
+        use lightbeam_core::ports::Pressure;
+        let mut p = Progress::start("send", 0.0);
+        let mut pressure = Pressure {
+            in_flight: 3,
+            max: 8,
+            waiting_retries: 5,
+            paced: Some(281.4),
+            rate_limited: 1204,
+        };
+        p.apply(Event::Pressure(pressure), 0.0);
+        assert_eq!(
+            p.pushback.as_deref(),
+            Some("API pushing back: 5 payloads waiting to retry · paced at 281/s after 429s (1204 so far) · 3 of 8 requests on the wire")
+        );
+        pressure.waiting_retries = 0;
+        pressure.paced = None;
+        p.apply(Event::Pressure(pressure), 0.0);
+        assert_eq!(p.pushback, None, "no pushback: nothing said");
+        p.apply(
+            Event::Pressure(Pressure {
+                waiting_retries: 1,
+                ..pressure
+            }),
+            0.0,
+        );
+        assert!(p
+            .pushback
+            .as_deref()
+            .unwrap()
+            .contains("1 payload waiting to retry"));
+        p.finish(1.0);
+        assert_eq!(p.pushback, None);
     }
 }

@@ -13,6 +13,7 @@ pub fn ProgressPanel(progress: RwSignal<Progress>) -> impl IntoView {
                 <section aria-labelledby="progress-heading" class="card">
                     <h2 id="progress-heading">"Progress"</h2>
                     <p class="status" role="status">{r.status()}</p>
+                    {r.pushback.clone().map(|text| view! { <p class="pushback" role="status">{text}</p> })}
                     <ul class="bars">
                         {r.endpoints.iter().map(|e| {
                             let id = e.bar_id();
