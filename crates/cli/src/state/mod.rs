@@ -130,16 +130,23 @@ impl SqliteState {
         let mut conn = shared.conn();
         shared.commit(&mut conn)?;
         let err = |e| shared.error("cannot read", e);
+        // sized at once: growing a map of a million entries would hold the old one beside it
+        let count: i64 = conn
+            .prepare_cached("SELECT count(*) FROM payload_state WHERE endpoint = ?1")
+            .and_then(|mut s| s.query_row([endpoint], |r| r.get(0)))
+            .map_err(err)?;
         let mut stmt = conn
             .prepare_cached("SELECT hash, timestamp, status FROM payload_state WHERE endpoint = ?1")
             .map_err(err)?;
         let mut rows = stmt.query([endpoint]).map_err(err)?;
         let mut out = DigestMap::default();
+        out.reserve(usize::try_from(count).unwrap_or(0));
         while let Some(row) = rows.next().map_err(err)? {
-            let hash: String = row.get(0).map_err(err)?;
+            let hash = row.get_ref(0).map_err(err)?;
             let timestamp: i64 = row.get(1).map_err(err)?;
             let status: u16 = row.get(2).map_err(err)?;
-            if let Some(digest) = Digest::from_hex(&hash) {
+            let digest = hash.as_str().ok().and_then(Digest::from_hex);
+            if let Some(digest) = digest {
                 out.insert(digest, PayloadState { timestamp, status });
             }
         }

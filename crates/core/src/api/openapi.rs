@@ -373,6 +373,13 @@ impl Model {
         }
     }
 
+    /// Frees the OpenAPI documents (most of the model's memory) when only the endpoints are
+    /// needed from now on (their identities, references, names); schema lookups in the
+    /// documents are no longer possible.
+    pub fn forget_documents(&mut self) {
+        self.documents = Vec::new();
+    }
+
     /// The endpoint `/{namespace}/{name}` (name matched case-insensitively).
     pub fn find(&self, namespace: &str, name: &str) -> Option<usize> {
         self.by_path

@@ -11,8 +11,8 @@
 use super::fetch::{fetch_all, MAX_PAGE_SIZE};
 use super::payloads::Payloads;
 use super::scheduler::{
-    self, log_finished, LevelOrder, Outcome, Prepared, Settled, SkipGroup, StateChange, Tally,
-    Task, Work,
+    self, log_finished, Admission, LevelOrder, Outcome, Prepared, Settled, SkipGroup, StateChange,
+    Tally, Task, Work,
 };
 use super::RunError;
 use crate::api::errors::error_messages;
@@ -232,8 +232,8 @@ impl<'a> Task for Delete<'a, '_, '_> {
         &self,
         _ctx: &Self::Ctx,
         item: Result<String, LineError>,
-    ) -> Result<String, LineError> {
-        item
+    ) -> Admission<Result<String, LineError>> {
+        Admission::Later(item)
     }
 
     async fn process(

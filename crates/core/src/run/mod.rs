@@ -282,7 +282,11 @@ impl Runner<'_> {
             return None;
         }
         match session.model(self.ports.cache).await {
-            Ok(model) => Some(model),
+            Ok(mut model) => {
+                // record order needs the endpoints, not the schemas
+                model.forget_documents();
+                Some(model)
+            }
             Err(e) => {
                 session.log(
                     LogLevel::Warning,

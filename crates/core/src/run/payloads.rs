@@ -35,17 +35,13 @@ impl Payloads<'_, '_> {
         Ok((files, total))
     }
 
-    /// The payload lines of a stage's endpoints (each endpoint's files, in order) as work items.
-    pub(crate) fn lines<'s, C>(
-        &'s self,
-        stage: &'s [Prepared<C>],
-        files: impl Fn(&'s Prepared<C>) -> &'s [DataFile],
-    ) -> LocalBoxStream<'s, Result<Work<Result<String, LineError>>, RunError>> {
-        let files: Vec<(usize, DataFile)> = stage
-            .iter()
-            .enumerate()
-            .flat_map(|(ep, p)| files(p).iter().map(move |f| (ep, f.clone())))
-            .collect();
+    /// The payload lines of `files` as work items of endpoint `ep`.
+    pub(crate) fn lines_of(
+        &self,
+        ep: usize,
+        files: &[DataFile],
+    ) -> LocalBoxStream<'_, Result<Work<Result<String, LineError>>, RunError>> {
+        let files = files.iter().map(|f| (ep, f.clone())).collect();
         file_lines(self.source, files)
             .map(|line| {
                 let line = line?;
@@ -56,6 +52,17 @@ impl Payloads<'_, '_> {
                     item: line.line.text,
                 })
             })
+            .boxed_local()
+    }
+
+    /// The payload lines of a stage's endpoints (each endpoint's files, in order) as work items.
+    pub(crate) fn lines<'s, C>(
+        &'s self,
+        stage: &'s [Prepared<C>],
+        files: impl Fn(&'s Prepared<C>) -> &'s [DataFile] + 's,
+    ) -> LocalBoxStream<'s, Result<Work<Result<String, LineError>>, RunError>> {
+        futures::stream::iter(stage.iter().enumerate())
+            .flat_map(move |(ep, p)| self.lines_of(ep, files(p)))
             .boxed_local()
     }
 }

@@ -151,6 +151,12 @@ pub struct SkipGroup {
     pub line_numbers: Vec<u64>,
 }
 
+/// An item taken in: its outcome now, or what to process.
+pub(crate) enum Admission<R> {
+    Now(Outcome),
+    Later(R),
+}
+
 /// What a command does, endpoint by endpoint and item by item.
 pub(crate) trait Task {
     /// What the task knows of a prepared endpoint (its URL, its payloads' last outcomes...).
@@ -175,8 +181,9 @@ pub(crate) trait Task {
     ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>>;
 
     /// Takes an item in, at once and in stream order (a task that orders items by what they
-    /// need registers here what each one is).
-    fn admit(&self, ctx: &Self::Ctx, item: Self::Item) -> Self::Ready;
+    /// need registers here what each one is); an item whose outcome is known at once (a payload
+    /// already sent, a line that cannot be read) is recorded without more ado.
+    fn admit(&self, ctx: &Self::Ctx, item: Self::Item) -> Admission<Self::Ready>;
 
     /// How many admitted items are waiting for others to finish: they do not count as in
     /// progress, so the scheduler takes more items meanwhile (up to [`PARKED_MAX`] in all).
@@ -311,9 +318,16 @@ impl<T: Task> Runner<'_, '_, T> {
                 {
                     match items.poll_next_unpin(cx) {
                         Poll::Ready(Some(Ok(work))) => {
-                            let ready = task.admit(&stage[work.ep].ctx, work.item);
-                            running
-                                .push(process(task, stage, work.ep, work.file, work.line, ready));
+                            match task.admit(&stage[work.ep].ctx, work.item) {
+                                Admission::Now(outcome) => {
+                                    return Poll::Ready(Some(Ok((
+                                        work.ep, work.file, work.line, outcome,
+                                    ))))
+                                }
+                                Admission::Later(ready) => running.push(process(
+                                    task, stage, work.ep, work.file, work.line, ready,
+                                )),
+                            }
                         }
                         Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                         Poll::Ready(None) => exhausted = true,

@@ -8,7 +8,7 @@
 use super::order::{Admitted, RecordOrder};
 use super::payloads::Payloads;
 use super::scheduler::{
-    self, log_finished, LevelOrder, Outcome, Prepared, Settled, StateChange, Task, Work,
+    self, log_finished, Admission, LevelOrder, Outcome, Prepared, Settled, StateChange, Task, Work,
 };
 use super::RunError;
 use crate::api::errors::error_messages;
@@ -17,7 +17,8 @@ use crate::data::lines::LineError;
 use crate::ports::{DataFile, Digest, DigestMap, LogLevel, Method, PayloadState};
 use crate::results::{FailureMethod, RunResults};
 use crate::state::{decide, is_success, Decision};
-use futures::stream::LocalBoxStream;
+use futures::stream::{self, LocalBoxStream, StreamExt};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// Sends the payloads of `p.data` (its levels in dependency order), in record order when `model`
@@ -57,22 +58,20 @@ struct Send<'a, 'b, 's> {
 struct Endpoint {
     url: String,
     files: Vec<DataFile>,
-    /// The last outcome of every payload the state knows.
-    known: DigestMap<PayloadState>,
+    /// The last outcome of every payload the state knows: loaded when the endpoint's lines
+    /// begin, dropped when it has finished (a run of a million payloads keeps no more than the
+    /// endpoints under way).
+    known: RefCell<Option<DigestMap<PayloadState>>>,
     /// Its number in the record order.
     ordered: Option<usize>,
 }
 
-/// A payload line as the scheduler takes it in.
-enum Payload<'o> {
-    Unreadable(LineError),
-    Skip,
-    Post {
-        text: String,
-        digest: Digest,
-        /// Its place in the record order (it leaves it when dropped).
-        admitted: Option<InOrder<'o>>,
-    },
+/// A payload to POST, as the scheduler takes it in.
+struct Payload<'o> {
+    text: String,
+    digest: Digest,
+    /// Its place in the record order (it leaves it when dropped).
+    admitted: Option<InOrder<'o>>,
 }
 
 /// A payload admitted to the record order; finished when dropped, whatever became of it.
@@ -98,7 +97,6 @@ impl<'a> Task for Send<'a, '_, '_> {
         _results: &mut RunResults,
     ) -> Result<Option<Prepared<Endpoint>>, RunError> {
         let p = self.p;
-        let known = p.known(endpoint).await?;
         let (files, total) = p.files(endpoint).await?;
         let config = p.session.config;
         let url = config.resource_url(endpoint);
@@ -116,7 +114,7 @@ impl<'a> Task for Send<'a, '_, '_> {
             ctx: Endpoint {
                 url,
                 files,
-                known,
+                known: RefCell::new(None),
                 ordered,
             },
         }))
@@ -126,20 +124,34 @@ impl<'a> Task for Send<'a, '_, '_> {
         &'s self,
         stage: &'s [Prepared<Endpoint>],
     ) -> LocalBoxStream<'s, Result<Work<Self::Item>, RunError>> {
-        self.p.lines(stage, |p| &p.ctx.files)
+        let p = self.p;
+        stream::iter(stage.iter().enumerate())
+            .then(move |(ep, e)| async move {
+                let known = p.known(&e.endpoint).await?;
+                *e.ctx.known.borrow_mut() = Some(known);
+                Ok::<_, RunError>(p.lines_of(ep, &e.ctx.files))
+            })
+            .flat_map(|lines| match lines {
+                Ok(lines) => lines,
+                Err(e) => stream::once(async { Err(e) }).boxed_local(),
+            })
+            .boxed_local()
     }
 
-    fn admit(&self, ctx: &Endpoint, text: Result<String, LineError>) -> Payload<'a> {
+    fn admit(&self, ctx: &Endpoint, text: Result<String, LineError>) -> Admission<Payload<'a>> {
         let text = match text {
             Ok(t) => t,
-            Err(e) => return Payload::Unreadable(e),
+            Err(e) => return Admission::Now(Outcome::failed(FailureMethod::Read, e.to_string())),
         };
         let digest = Digest::of_line(&text);
-        if let Decision::Skip = decide(ctx.known.get(&digest), self.p.criteria) {
-            return Payload::Skip;
+        let known = ctx.known.borrow();
+        let last = known.as_ref().and_then(|k| k.get(&digest));
+        if let Decision::Skip = decide(last, self.p.criteria) {
+            return Admission::Now(Outcome::new(Settled::Skipped { reason: None }));
         }
         // only payloads that go out are read as JSON (a line that is not JSON goes as it is,
         // and the API says what is wrong with it)
+        drop(known);
         let admitted = match (self.order, ctx.ordered) {
             (Some(order), Some(ep)) => serde_json::from_str(&text).ok().map(|v| InOrder {
                 order,
@@ -147,11 +159,11 @@ impl<'a> Task for Send<'a, '_, '_> {
             }),
             _ => None,
         };
-        Payload::Post {
+        Admission::Later(Payload {
             text,
             digest,
             admitted,
-        }
+        })
     }
 
     fn waiting(&self) -> usize {
@@ -159,17 +171,11 @@ impl<'a> Task for Send<'a, '_, '_> {
     }
 
     async fn process(&self, ctx: &Endpoint, payload: Payload<'a>) -> Result<Outcome, RunError> {
-        let (text, digest, admitted) = match payload {
-            Payload::Unreadable(e) => {
-                return Ok(Outcome::failed(FailureMethod::Read, e.to_string()))
-            }
-            Payload::Skip => return Ok(Outcome::new(Settled::Skipped { reason: None })),
-            Payload::Post {
-                text,
-                digest,
-                admitted,
-            } => (text, digest, admitted),
-        };
+        let Payload {
+            text,
+            digest,
+            admitted,
+        } = payload;
         if let Some(a) = &admitted {
             a.order.ready(&a.admitted).await;
         }
@@ -211,6 +217,7 @@ impl<'a> Task for Send<'a, '_, '_> {
             );
         }
         log_finished(self.p.session, &p.endpoint, tally);
+        p.ctx.known.borrow_mut().take();
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 
 use super::fetch::{fetch_all, MAX_PAGE_SIZE};
 use super::scheduler::{
-    self, log_finished, LevelOrder, Outcome, Prepared, Settled, Tally, Task, Work,
+    self, log_finished, Admission, LevelOrder, Outcome, Prepared, Settled, Tally, Task, Work,
 };
 use super::RunError;
 use crate::api::errors::error_messages;
@@ -106,8 +106,8 @@ impl Task for Truncate<'_, '_> {
         stream::iter(work).boxed_local()
     }
 
-    fn admit(&self, _ctx: &Self::Ctx, item: String) -> String {
-        item
+    fn admit(&self, _ctx: &Self::Ctx, item: String) -> Admission<String> {
+        Admission::Later(item)
     }
 
     async fn process(&self, ctx: &Listed, id: String) -> Result<Outcome, RunError> {
