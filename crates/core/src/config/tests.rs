@@ -141,6 +141,7 @@ fn defaults_match_python() {
     assert!(c.connection.verify_ssl);
     assert_eq!(c.count.separator, "\t");
     assert_eq!(c.fetch.page_size, 100);
+    assert_eq!(c.send.order, SendOrder::Records);
     assert_eq!(c.validate.methods, ValidationMethods::default());
     assert_eq!(c.validate.references, ReferencesConfig::default());
     assert!(!c.force_delete);
@@ -427,6 +428,12 @@ fn validation() {
     assert!(err(&format!("{MIN}connection:\n  retry_statuses: [42]\n"))
         .contains("connection.retry_statuses[0]: expected an HTTP status code"));
     assert!(err(&format!("{MIN}fetch:\n  page_size: 0\n")).contains("fetch.page_size"));
+    let order = err(&format!("{MIN}send:\n  order: random\n"));
+    assert!(order.contains("line 4: send.order"), "{order}");
+    assert!(
+        order.contains("records") && order.contains("levels"),
+        "{order}"
+    );
     assert!(err(&format!(
         "{MIN}validate:\n  references:\n    selector: [studentSchoolAssociations]\n"
     ))
