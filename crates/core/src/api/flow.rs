@@ -14,8 +14,9 @@
 //!   cut is a trial: when the next [`TRIAL`] answers at the slower pace still hold a third or
 //!   more of the 429s that caused the cut while the API accepts about the pace, slowing down did
 //!   not help, and the pace is lifted (the share above which 429s count as frequent becomes twice
-//!   that background); when it accepts much less than the pace, the cut was too small, and the
-//!   pace becomes 90% of what it accepted.
+//!   that background); when more than a fifth of the trial's answers are still 429s, the cut was
+//!   too small, and the pace becomes 90% of what the API accepted during the trial. The pace grows
+//!   back 10% a second while it is below 85% of the rate accepted at the last cut, then 2%.
 //! - It counts what progress shows: requests on the wire, waiting for a retry, the pace.
 //!
 //! Single-threaded (the engine's futures are not `Send`): plain cells, and the wakers of the
@@ -41,6 +42,12 @@ const CUT: f64 = 0.9;
 const GROWTH: f64 = 0.02;
 /// How many answers after a cut tell whether slowing down made the 429s rarer.
 pub const TRIAL: u32 = 300;
+/// A trial with more 429s than this share still meets the limit: the cut was too small.
+const STILL_LIMITED: f64 = 0.2;
+/// Below this share of the rate the API accepted at the last cut, the pace grows faster.
+const FAR_BELOW: f64 = 0.85;
+/// How fast the pace grows back, a second, when it is far below that rate.
+const FAST_GROWTH: f64 = 0.10;
 
 /// The answers after a cut (those of requests sent before it are not counted).
 #[derive(Debug, Clone, Copy)]
@@ -115,6 +122,8 @@ pub struct Flow {
     accepted: RefCell<RateMeter>,
     /// Requests a second, when paced.
     pace: Cell<Option<f64>>,
+    /// The rate the API accepted when the pace was last cut.
+    ceiling: Cell<f64>,
     /// Unix ms at which the next paced request may go.
     next_at_ms: Cell<f64>,
     cut_at_ms: Cell<i64>,
@@ -150,6 +159,7 @@ impl Flow {
             trial: Cell::new(None),
             accepted: RefCell::new(RateMeter::default()),
             pace: Cell::new(None),
+            ceiling: Cell::new(0.0),
             next_at_ms: Cell::new(0.0),
             cut_at_ms: Cell::new(i64::MIN),
             grown_at_ms: Cell::new(i64::MIN),
@@ -237,6 +247,7 @@ impl Flow {
         }
         let accepted = self.accepted.borrow_mut().rate(now_ms);
         let current = self.pace.get().unwrap_or(f64::INFINITY);
+        self.ceiling.set(accepted.min(current));
         self.pace_at(now_ms, (accepted * CUT).min(current * CUT));
     }
 
@@ -280,8 +291,8 @@ impl Flow {
         }
         let secs = (now_ms - t.since_ms.unwrap_or(now_ms)).max(1) as f64 / 1000.0;
         let accepted = f64::from(t.answers - t.limited) / secs;
-        let pace = self.pace.get().unwrap_or(f64::INFINITY);
-        if accepted < 0.8 * pace {
+        if share > STILL_LIMITED {
+            self.ceiling.set(accepted);
             self.pace_at(now_ms, accepted * CUT);
         } else {
             self.pace.set(None);
@@ -297,7 +308,12 @@ impl Flow {
         };
         let since = now_ms.saturating_sub(self.cut_at_ms.get().max(self.grown_at_ms.get()));
         if since >= 1000 && self.limited_share.get() <= self.dense.get() {
-            self.pace.set(Some(pace * (1.0 + GROWTH) + 1.0));
+            let growth = if pace < FAR_BELOW * self.ceiling.get() {
+                FAST_GROWTH
+            } else {
+                GROWTH
+            };
+            self.pace.set(Some(pace * (1.0 + growth) + 1.0));
             self.grown_at_ms.set(now_ms);
         }
     }

@@ -413,7 +413,18 @@ impl<'a> Session<'a> {
             };
             let result = self.http.send(req).await;
             let now_ms = self.clock.now_unix_ms();
+            let paced = self.flow.pressure().paced;
             self.flow.answered(answer_of(&result, now_ms), now_ms);
+            let now_paced = self.flow.pressure().paced;
+            if now_paced.is_some() != paced.is_some() || now_paced < paced {
+                self.log(
+                    LogLevel::Debug,
+                    match now_paced {
+                        Some(p) => format!("the API limits our rate: pacing requests at {p:.0}/s"),
+                        None => "429s not about our rate: requests no longer paced".to_string(),
+                    },
+                );
+            }
             drop(slot);
             if let Ok(r) = &result {
                 if r.status == 401 && refreshed < 2 {

@@ -186,7 +186,8 @@ pub(crate) trait Task {
     fn admit(&self, ctx: &Self::Ctx, item: Self::Item) -> Admission<Self::Ready>;
 
     /// How many admitted items are waiting for others to finish: they do not count as in
-    /// progress, so the scheduler takes more items meanwhile (up to [`PARKED_MAX`] in all).
+    /// progress (nor do those waiting for their next attempt), so the scheduler takes more items
+    /// meanwhile (up to [`PARKED_MAX`] in all).
     fn waiting(&self) -> usize {
         0
     }
@@ -308,12 +309,15 @@ impl<T: Task> Runner<'_, '_, T> {
         let mut items = task.items(stage);
         let mut running = FuturesUnordered::new();
         let mut exhausted = false;
+        // items waiting for others, or for their next attempt, are not under way
+        let flow = self.session.flow();
+        let parked = || task.waiting() + flow.pressure().waiting_retries;
         loop {
             let next = poll_fn(|cx| {
                 // take items while fewer than `in_progress` are under way (items waiting for
                 // others aside), in stream order
                 while !exhausted
-                    && running.len() - task.waiting().min(running.len()) < in_progress
+                    && running.len() - parked().min(running.len()) < in_progress
                     && running.len() < PARKED_MAX
                 {
                     match items.poll_next_unpin(cx) {
