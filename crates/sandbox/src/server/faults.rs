@@ -113,7 +113,7 @@ pub(super) async fn handle(
     if !is_data {
         return Ok(answer(app, req).await);
     }
-    if let Some(limited) = ratelimit::check(&sb, req.method(), arrived) {
+    if let Some(limited) = rate_limited(&sb, req.method(), arrived) {
         return Ok(limited);
     }
     let (fault, latency) = pick_fault(&sb);
@@ -148,4 +148,33 @@ async fn answer(app: Router, req: Request<hyper::body::Incoming>) -> Response<Bo
     app.oneshot(req.map(Body::new))
         .await
         .unwrap_or_else(|e| match e {})
+}
+
+/// The 429 of a data request that arrived at `arrived` and found no token (counted in the
+/// statistics); `None` lets it through (also when there is no limit).
+fn rate_limited(sb: &Sandbox, method: &Method, arrived: Instant) -> Option<Response<Body>> {
+    let wait = sb.limiter.as_ref()?.take(arrived)?;
+    {
+        let mut stats = sb.stats.lock();
+        stats.count_request(method, StatusCode::TOO_MANY_REQUESTS);
+        stats.count_rate_limited();
+    }
+    let secs = ratelimit::retry_after_secs(wait);
+    let resp = match sb.api.style {
+        // the Ed-Fi problem type of a rate-limited request, as the Data Management Service answers it
+        ErrorStyle::V72 => problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "urn:ed-fi:api:too-many-requests",
+            "Too Many Requests",
+            "The number of allowed requests has been exceeded. Retry the request later.",
+            None,
+        ),
+        // the words of an Azure API Management rate-limit policy
+        ErrorStyle::V71 => message(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Rate limit is exceeded. Try again in {secs} seconds."),
+            None,
+        ),
+    };
+    Some(outside_router(resp, Some(secs)))
 }

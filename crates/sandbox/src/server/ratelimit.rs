@@ -2,14 +2,9 @@
 //! request (any method, client and instance/year prefix), refilled continuously at N tokens a
 //! second and holding at most N (at least one); a request that finds it empty is answered 429
 //! with `Retry-After`, the whole seconds until a token is free (at least 1), before latency and
-//! faults apply. OAuth, discovery, metadata and `/_sandbox/stats` pass untouched.
+//! faults apply (`faults.rs` answers it, with the requests it lets through). OAuth, discovery,
+//! metadata and `/_sandbox/stats` pass untouched.
 
-use super::errors::{message, problem};
-use super::faults::outside_router;
-use super::state::Sandbox;
-use crate::store::ErrorStyle;
-use axum::body::Body;
-use axum::http::{Method, Response, StatusCode};
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
@@ -59,37 +54,8 @@ impl RateLimiter {
 }
 
 /// `Retry-After` of a wait: whole seconds, rounded up, at least 1.
-fn retry_after_secs(wait: Duration) -> u64 {
+pub(super) fn retry_after_secs(wait: Duration) -> u64 {
     (wait.as_secs_f64().ceil() as u64).max(1)
-}
-
-/// The 429 of a data request that arrived at `arrived` and found no token (counted in the
-/// statistics); `None` lets it through (also when there is no limit).
-pub(super) fn check(sb: &Sandbox, method: &Method, arrived: Instant) -> Option<Response<Body>> {
-    let wait = sb.limiter.as_ref()?.take(arrived)?;
-    {
-        let mut stats = sb.stats.lock();
-        stats.count_request(method, StatusCode::TOO_MANY_REQUESTS);
-        stats.count_rate_limited();
-    }
-    let secs = retry_after_secs(wait);
-    let resp = match sb.api.style {
-        // the Ed-Fi problem type of a rate-limited request, as the Data Management Service answers it
-        ErrorStyle::V72 => problem(
-            StatusCode::TOO_MANY_REQUESTS,
-            "urn:ed-fi:api:too-many-requests",
-            "Too Many Requests",
-            "The number of allowed requests has been exceeded. Retry the request later.",
-            None,
-        ),
-        // the words of an Azure API Management rate-limit policy
-        ErrorStyle::V71 => message(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Rate limit is exceeded. Try again in {secs} seconds."),
-            None,
-        ),
-    };
-    Some(outside_router(resp, Some(secs)))
 }
 
 #[cfg(test)]
