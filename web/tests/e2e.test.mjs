@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, readFile, readdir, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, DIST, startSandbox, generate, serveStatic, launch, stats } from './helpers.mjs';
+import { ROOT, DIST, SHARED_EDFI, startSandbox, generate, serveStatic, launch, stats } from './helpers.mjs';
 
 const OUT = path.join(ROOT, 'web/test-output');
 const SECRET = 'testsecret';
@@ -247,4 +247,26 @@ test('the secret and the tokens are not kept unless asked; not in IndexedDB', as
   assert.ok(remembered.includes('testsecret'));
   await page.getByLabel('Remember the client secret on this device').uncheck();
   assert.ok(!(await page.evaluate(() => localStorage.getItem('lightbeam.form'))).includes('testsecret'));
+});
+
+test('behind a rate limit: the page says the API pushes back, and everything lands', async () => {
+  const limited = await startSandbox(['--rate-limit', '25']);
+  try {
+    await page.getByLabel('Base URL').fill(limited.url);
+    await page.getByLabel('Retries').fill('20');
+    const file = path.join(SHARED_EDFI, 'descriptors/ds-5.2.0_jsonl/countryDescriptors.jsonl');
+    await page.setInputFiles('#data-files', [file]);
+    await page.waitForFunction(() => document.querySelectorAll('#plan tbody tr').length === 1);
+    await page.getByRole('button', { name: 'Send', exact: true }).click();
+    await page.waitForSelector('.pushback', { timeout: 60_000 });
+    assert.match(await page.locator('.pushback').textContent(), /^API pushing back: .+ requests on the wire$/);
+    await shot('9-pushback');
+    await waitForRunEnd();
+    assert.equal(await page.locator('.pushback').count(), 0, 'gone when the run ends');
+    const s = await stats(limited.url);
+    assert.ok(s.rate_limited > 0, JSON.stringify(s));
+    assert.equal(s.creates + s.updates, 249, 'every country landed');
+  } finally {
+    limited.stop();
+  }
 });
