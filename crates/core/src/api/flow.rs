@@ -60,6 +60,15 @@ struct Trial {
     since_ms: Option<i64>,
 }
 
+/// A change of pace, for the log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PaceChange {
+    /// The API limits our rate: requests paced at this many a second.
+    Paced(f64),
+    /// The 429s were not about our rate: no pace any more.
+    Lifted,
+}
+
 /// What became of a request on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -131,6 +140,8 @@ pub struct Flow {
     /// Unix ms before which no new request goes out (a long `Retry-After`).
     paused_until_ms: Cell<i64>,
     waiters: RefCell<VecDeque<Waker>>,
+    /// The change of pace the last answer brought, if any.
+    change: Cell<Option<PaceChange>>,
 }
 
 /// A place on the wire, given back when dropped.
@@ -165,6 +176,7 @@ impl Flow {
             grown_at_ms: Cell::new(i64::MIN),
             paused_until_ms: Cell::new(0),
             waiters: RefCell::new(VecDeque::new()),
+            change: Cell::new(None),
         }
     }
 
@@ -212,7 +224,8 @@ impl Flow {
     }
 
     /// What became of a request: the share of 429s, the accepted rate, and the pace follow it.
-    pub fn answered(&self, answer: Answer, now_ms: i64) {
+    /// Returns the change of pace it brought (a cut or a lift; growing back is not reported).
+    pub fn answered(&self, answer: Answer, now_ms: i64) -> Option<PaceChange> {
         let limited = matches!(answer, Answer::RateLimited { .. });
         if answer != Answer::NoAnswer {
             let share = self.limited_share.get();
@@ -233,6 +246,7 @@ impl Flow {
             }
             Answer::NoAnswer => {}
         }
+        self.change.take()
     }
 
     /// The API limits our rate: pace at 90% of what it accepted (at most once a second).
@@ -247,13 +261,16 @@ impl Flow {
         }
         let accepted = self.accepted.borrow_mut().rate(now_ms);
         let current = self.pace.get().unwrap_or(f64::INFINITY);
-        self.ceiling.set(accepted.min(current));
-        self.pace_at(now_ms, (accepted * CUT).min(current * CUT));
+        self.cut_to(now_ms, accepted.min(current));
     }
 
-    /// Paces requests at `pace` from now, and starts a trial of it.
-    fn pace_at(&self, now_ms: i64, pace: f64) {
-        self.pace.set(Some(pace.max(1.0)));
+    /// Paces requests at 90% of `accepted` (the rate the API accepts) from now, and starts a
+    /// trial of it.
+    fn cut_to(&self, now_ms: i64, accepted: f64) {
+        let pace = (accepted * CUT).max(1.0);
+        self.ceiling.set(accepted);
+        self.pace.set(Some(pace));
+        self.change.set(Some(PaceChange::Paced(pace)));
         self.cut_at_ms.set(now_ms);
         self.trial.set(Some(Trial {
             share_at_cut: self.limited_share.get(),
@@ -264,11 +281,11 @@ impl Flow {
         }));
     }
 
-    /// Counts an answer in the trial after a cut. At its end: 429s much rarer, the pace is kept;
-    /// 429s as frequent and the API accepting much less than the pace, the cut was too small
-    /// (the rate measured before it held a burst) and the pace becomes 90% of what the API
-    /// accepted during the trial; 429s as frequent while the API accepts about the pace, they
-    /// were not about our rate, and the pace is lifted.
+    /// Counts an answer in the trial after a cut. At its end: 429s much rarer (under a third of
+    /// the share at the cut), the pace is kept; over a fifth of the answers still 429s, the cut
+    /// was too small (the rate measured before it held a burst) and the pace becomes 90% of what
+    /// the API accepted during the trial; otherwise the 429s were not about our rate, and the
+    /// pace is lifted.
     fn judge_trial(&self, limited: bool, now_ms: i64) {
         let Some(mut t) = self.trial.get() else {
             return;
@@ -292,10 +309,10 @@ impl Flow {
         let secs = (now_ms - t.since_ms.unwrap_or(now_ms)).max(1) as f64 / 1000.0;
         let accepted = f64::from(t.answers - t.limited) / secs;
         if share > STILL_LIMITED {
-            self.ceiling.set(accepted);
-            self.pace_at(now_ms, accepted * CUT);
+            self.cut_to(now_ms, accepted);
         } else {
             self.pace.set(None);
+            self.change.set(Some(PaceChange::Lifted));
             self.limited_share.set(share);
             self.dense.set(DENSE.max(2.0 * share));
         }

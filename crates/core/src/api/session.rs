@@ -3,7 +3,7 @@
 //! documents, and requests with retries.
 
 use crate::api::dependencies::Dependencies;
-use crate::api::flow::{Answer, Flow};
+use crate::api::flow::{Answer, Flow, PaceChange};
 use crate::api::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
 use crate::api::url::query_string;
 use crate::config::Config;
@@ -413,15 +413,16 @@ impl<'a> Session<'a> {
             };
             let result = self.http.send(req).await;
             let now_ms = self.clock.now_unix_ms();
-            let paced = self.flow.pressure().paced;
-            self.flow.answered(answer_of(&result, now_ms), now_ms);
-            let now_paced = self.flow.pressure().paced;
-            if now_paced.is_some() != paced.is_some() || now_paced < paced {
+            if let Some(change) = self.flow.answered(answer_of(&result, now_ms), now_ms) {
                 self.log(
                     LogLevel::Debug,
-                    match now_paced {
-                        Some(p) => format!("the API limits our rate: pacing requests at {p:.0}/s"),
-                        None => "429s not about our rate: requests no longer paced".to_string(),
+                    match change {
+                        PaceChange::Paced(p) => {
+                            format!("the API limits our rate: pacing requests at {p:.0}/s")
+                        }
+                        PaceChange::Lifted => {
+                            "429s not about our rate: requests no longer paced".to_string()
+                        }
                     },
                 );
             }

@@ -274,7 +274,6 @@ impl Runner<'_> {
         Ok(data)
     }
 
-    /// The API's model, from its OpenAPI documents (through the cache).
     /// The model record order needs (`send.order: records`); without it (the OpenAPI documents
     /// cannot be had) `send` goes level by level, as `send.order: levels` does.
     async fn send_model(&self, session: &Session<'_>) -> Option<Model> {
@@ -297,6 +296,7 @@ impl Runner<'_> {
         }
     }
 
+    /// The API's model, from its OpenAPI documents (through the cache).
     async fn model(&self, session: &Session<'_>) -> Result<Model, RunError> {
         Ok(session.model(self.ports.cache).await?)
     }

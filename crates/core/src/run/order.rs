@@ -121,7 +121,7 @@ pub(crate) struct RecordOrder<'m> {
     streaming: Cell<usize>,
     /// Payloads under way by scoped record key.
     pending: RefCell<KeyMap<u32>>,
-    /// Payloads under way by person, with their levels.
+    /// Payloads under way by person: (level, how many), only levels with some.
     persons: RefCell<UniformMap<u128, Vec<(usize, u32)>>>,
     waiters: RefCell<KeyMap<Vec<Waker>>>,
     waiting: Cell<usize>,
@@ -215,22 +215,13 @@ impl<'m> RecordOrder<'m> {
                 Value::Object(inner) if k.ends_with("Reference") => {
                     if let Some(group) = self.reference_group(k) {
                         let by_model = self.by_model.borrow();
-                        let mut targets = self
+                        let targets = self
                             .groups
                             .endpoints(group)
                             .iter()
                             .filter_map(|m| by_model[*m]);
-                        // one target but for education organizations
-                        let first = targets.next();
-                        let rest: Vec<usize> = targets.collect();
-                        if let Some(first) = first {
-                            let key = reference_key(inner);
-                            if rest.is_empty() {
-                                self.need_key(&[first], key, level, needs);
-                            } else {
-                                let all: Vec<usize> = std::iter::once(first).chain(rest).collect();
-                                self.need_key(&all, key, level, needs);
-                            }
+                        if targets.clone().next().is_some() {
+                            self.need_key(targets, reference_key(inner), level, needs);
                         }
                     }
                     if depth == 0 {
@@ -247,7 +238,7 @@ impl<'m> RecordOrder<'m> {
                 }
                 Value::String(s) if k.ends_with("Descriptor") => {
                     if let Some(t) = self.descriptor_target(k) {
-                        self.need_key(&[t], descriptor_key(s), level, needs);
+                        self.need_key(std::iter::once(t), descriptor_key(s), level, needs);
                     }
                 }
                 _ => {}
@@ -271,8 +262,8 @@ impl<'m> RecordOrder<'m> {
 
     /// The endpoint of the run that defines the values of a descriptor property.
     fn descriptor_target(&self, property: &str) -> Option<usize> {
-        if let Some(t) = self.descriptor_by_name_get(property) {
-            return t;
+        if let Some(t) = self.descriptors_by_name.borrow().get(property) {
+            return *t;
         }
         let t = self
             .model
@@ -284,17 +275,19 @@ impl<'m> RecordOrder<'m> {
         t
     }
 
-    fn descriptor_by_name_get(&self, property: &str) -> Option<Option<usize>> {
-        self.descriptors_by_name.borrow().get(property).copied()
-    }
-
     /// A reference to `key` in one of `targets`: the payloads under way with it; when no
     /// payload of the run has it, the end of the targets of earlier levels still under way.
-    fn need_key(&self, targets: &[usize], key: u128, level: usize, needs: &mut Vec<Need>) {
+    fn need_key(
+        &self,
+        targets: impl Iterator<Item = usize> + Clone,
+        key: u128,
+        level: usize,
+        needs: &mut Vec<Need>,
+    ) {
         let eps = self.eps.borrow();
         let pending = self.pending.borrow();
         let mut found = false;
-        for &t in targets {
+        for t in targets.clone() {
             let k = scoped(t, key);
             if pending.contains_key(&k) {
                 needs.push(Need::Record(k));
@@ -304,7 +297,7 @@ impl<'m> RecordOrder<'m> {
             }
         }
         if !found {
-            for &t in targets {
+            for t in targets {
                 if eps[t].left > 0 && eps[t].level < level {
                     needs.push(Need::Endpoint(t));
                 }
@@ -319,7 +312,7 @@ impl<'m> RecordOrder<'m> {
                 let key = person_key(field, v);
                 let earlier = persons
                     .get(&key)
-                    .is_some_and(|ls| ls.iter().any(|(l, n)| *l < level && *n > 0));
+                    .is_some_and(|ls| ls.iter().any(|(l, _)| *l < level));
                 if earlier {
                     needs.push(Need::Person { key, below: level });
                 }
@@ -434,7 +427,7 @@ impl<'m> RecordOrder<'m> {
                 .persons
                 .borrow()
                 .get(&key)
-                .is_some_and(|ls| ls.iter().any(|(l, n)| *l < below && *n > 0)),
+                .is_some_and(|ls| ls.iter().any(|(l, _)| *l < below)),
         }
     }
 
