@@ -27,23 +27,11 @@ pub const FAULTS: [&str; 6] = [
 /// 2 ms a request: a send long enough to be killed in the middle.
 pub const SLOW: [&str; 2] = ["--latency-ms", "2"];
 
-/// Write `lightbeam.yaml` in `dir` for the sandbox at `base`, with extra YAML appended
-/// (top-level keys; `connection:` is written here, so pass its settings in `connection`).
+/// Write `lightbeam.yaml` in `dir` for the sandbox at `base`, the data in `dir/data`, with extra
+/// YAML appended (top-level keys; `connection:` is written here, so pass its settings in
+/// `connection`): [`write_lightbeam_config`].
 pub fn write_config(dir: &Path, base: &str, connection: &str, extra: &str) -> PathBuf {
-    let path = dir.join("lightbeam.yaml");
-    // the Python tool has no default for verify_ssl
-    let verify = if connection.contains("verify_ssl") {
-        ""
-    } else {
-        "  verify_ssl: true\n"
-    };
-    let text = format!(
-        "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base}\n  mode: shared_instance\n  client_id: testkey\n  client_secret: testsecret\nconnection:\n{verify}{connection}{extra}",
-        state = dir.join("state").display(),
-        data = dir.join("data").display(),
-    );
-    std::fs::write(&path, text).expect("write config");
-    path
+    write_lightbeam_config(dir, &dir.join("data"), base, connection, extra)
 }
 
 /// The start of most journeys: a fresh work dir ([`tmp_dir`] `name`) whose `data/` holds

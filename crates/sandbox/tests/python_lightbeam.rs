@@ -51,7 +51,7 @@ fn python_tool_counts_sends_and_deletes_generated_data() {
         &dir,
         &data,
         &sb.base,
-        4,
+        "  pool_size: 4\n",
         "force_delete: true\nlog_level: INFO\n",
     );
 

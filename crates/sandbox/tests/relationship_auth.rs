@@ -206,7 +206,7 @@ fn lightbeam_sends_generated_data_in_dependency_order_without_a_403() {
     let data = dir.join("data");
     let files = generate(&data, 30, 5);
     let sb = Sandbox::start(Version::Ds50, &["--relationship-auth"]);
-    write_lightbeam_config(&dir, &data, &sb.base, 8, "");
+    write_lightbeam_config(&dir, &data, &sb.base, "  pool_size: 8\n", "");
     let o = Command::new(bin("lightbeam"))
         .args(["send", "-c", "lightbeam.yaml"])
         .current_dir(&dir)

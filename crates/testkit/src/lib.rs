@@ -314,18 +314,25 @@ pub fn generate(out: &Path, students: usize, seed: u64) -> Vec<(String, u64)> {
 }
 
 /// Write `dir/lightbeam.yaml`, the config of either lightbeam (ours or the Python one): the
-/// sandbox at `base` with the default client, the data in `data`, `pool_size` connections,
-/// state in `dir/state`, and `extra` top-level YAML lines (e.g. `"log_level: INFO\n"`).
+/// sandbox at `base` with the default client, the data in `data`, state in `dir/state`,
+/// `connection` lines under `connection:` (e.g. `"  pool_size: 8\n"`; `verify_ssl: true` is
+/// added unless given: the Python tool has no default for it), and `extra` top-level YAML lines
+/// (e.g. `"log_level: INFO\n"`).
 pub fn write_lightbeam_config(
     dir: &Path,
     data: &Path,
     base: &str,
-    pool_size: usize,
+    connection: &str,
     extra: &str,
 ) -> PathBuf {
     let path = dir.join("lightbeam.yaml");
+    let verify = if connection.contains("verify_ssl") {
+        ""
+    } else {
+        "  verify_ssl: true\n"
+    };
     let text = format!(
-        "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base}\n  mode: shared_instance\n  client_id: testkey\n  client_secret: testsecret\nconnection:\n  pool_size: {pool_size}\n  verify_ssl: true\n{extra}",
+        "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base}\n  mode: shared_instance\n  client_id: testkey\n  client_secret: testsecret\nconnection:\n{verify}{connection}{extra}",
         state = dir.join("state").display(),
         data = data.display(),
     );
