@@ -300,8 +300,8 @@ impl<T: Task> Runner<'_, '_, T> {
             })
             .collect();
         let mut groups: IndexMap<(usize, String, Rc<str>), Vec<u64>> = IndexMap::new();
-        // `pool_size` requests on the wire (the session's flow); more items in progress, so that
-        // items waiting for a retry do not hold the wire
+        // `pool_size` requests on the wire (the session's flow); a few times more items under
+        // way, so that the wire stays full while answers are read and outcomes recorded
         let pool = self.session.config.connection.pool_size.max(1) as usize;
         let in_progress = pool * 4 + 16;
         let task = self.task;
