@@ -96,7 +96,9 @@ test('validate: the generated files are valid', async () => {
   await page.getByRole('button', { name: 'Validate', exact: true }).click();
   await waitForRunEnd();
   const total = Object.values(expected).reduce((a, b) => a + b, 0);
-  assert.match(await summary(), new RegExp(`${total.toLocaleString('en-US')} payloads: ${total.toLocaleString('en-US')} done, 0 skipped, 0 failed`));
+  // on a mismatch, say what the page said (its error and its log) besides the summary
+  const said = await page.evaluate(() => [...document.querySelectorAll('[role=alert], ol.log li')].map((e) => e.textContent).join('\n'));
+  assert.match(await summary(), new RegExp(`${total.toLocaleString('en-US')} payloads: ${total.toLocaleString('en-US')} done, 0 skipped, 0 failed`), said);
   assert.equal((await stats(sandbox.url)).records['ed-fi/students'], 0, 'validate sends nothing');
 });
 
@@ -105,7 +107,9 @@ test('send: everything reaches the sandbox; results downloadable in the CLI form
   await waitForRunEnd();
   await shot('2-sent');
   const total = Object.values(expected).reduce((a, b) => a + b, 0);
-  assert.match(await summary(), new RegExp(`${total.toLocaleString('en-US')} payloads: ${total.toLocaleString('en-US')} done, 0 skipped, 0 failed`));
+  // on a mismatch, say what the page said (its error and its log) besides the summary
+  const said = await page.evaluate(() => [...document.querySelectorAll('[role=alert], ol.log li')].map((e) => e.textContent).join('\n'));
+  assert.match(await summary(), new RegExp(`${total.toLocaleString('en-US')} payloads: ${total.toLocaleString('en-US')} done, 0 skipped, 0 failed`), said);
   const s = await stats(sandbox.url);
   for (const [endpoint, n] of Object.entries(expected)) assert.equal(s.records[`ed-fi/${endpoint}`], n, endpoint);
   const [download] = await Promise.all([

@@ -295,7 +295,18 @@ impl StateStore for IdbState {
     fn load(&self, endpoint: &str) -> LocalFuture<'_, Result<DigestMap<PayloadState>, StoreError>> {
         let endpoint = endpoint.to_string();
         Box::pin(async move {
-            self.inner.commit().await?;
+            // the endpoint's own outcomes still in the buffer must be in what is read; other
+            // endpoints' outcomes wait for their commit (a send loads each endpoint's state
+            // while others' outcomes arrive)
+            let mine = self
+                .inner
+                .buffer
+                .borrow()
+                .iter()
+                .any(|(e, _)| *e == endpoint);
+            if mine {
+                self.inner.commit().await?;
+            }
             let (map, records) = self.replay(&endpoint).await?;
             if records > COMPACT_AFTER {
                 let mut text = String::with_capacity(map.len() * 48);
