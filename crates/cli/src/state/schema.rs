@@ -2,7 +2,7 @@
 //! timeout, schema version) and the `BEGIN IMMEDIATE` write transaction every write goes through.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lightbeam_core::ports::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
@@ -60,29 +60,61 @@ pub(super) fn open_connection(
     // The busy timeout first: switching to WAL and creating the schema may wait for another process.
     conn.busy_timeout(busy_timeout)
         .map_err(|e| err("cannot set busy timeout", e))?;
+    // SQLite answers "database is locked" at once, without its busy handler, where waiting could
+    // deadlock: two processes that open a new database together both read it, then both want the
+    // exclusive lock that switching to WAL takes. One of them steps back and tries again here.
+    let deadline = Instant::now() + busy_timeout;
     // Not every filesystem supports WAL (network mounts); SQLite then keeps its rollback journal,
     // which is slower but as safe.
-    let _mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(|e| err("cannot set journal mode", e))?;
+    let _mode: String = while_busy(deadline, || {
+        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+    })
+    .map_err(|e| err("cannot set journal mode", e))?;
     // A 32 MiB page cache (the default is 2 MiB) halves the time of large batches of upserts.
-    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;")
-        .map_err(|e| err("cannot set synchronous mode", e))?;
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| err("cannot read schema version", e))?;
+    while_busy(deadline, || {
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;")
+    })
+    .map_err(|e| err("cannot set synchronous mode", e))?;
+    let version: i64 = while_busy(deadline, || {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+    })
+    .map_err(|e| err("cannot read schema version", e))?;
     if version > SCHEMA_VERSION {
         return Err(StoreError(format!(
             "{}: written by a newer lightbeam (schema version {version}, this one knows {SCHEMA_VERSION})",
             path.display()
         )));
     }
-    write_transaction(&mut conn, |tx| {
-        tx.execute_batch(SCHEMA)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+    while_busy(deadline, || {
+        write_transaction(&mut conn, |tx| {
+            tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+        })
     })
     .map_err(|e| err("cannot create tables", e))?;
     Ok(conn)
+}
+
+/// Runs `f` again while SQLite says the database is busy or locked, until `deadline`.
+fn while_busy<T>(
+    deadline: Instant,
+    mut f: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match f() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) && Instant::now() + pause < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front (waiting up to
@@ -111,6 +143,29 @@ mod tests {
         // opening again keeps what is there
         drop(conn);
         open_connection(&path, Duration::from_secs(1)).unwrap();
+    }
+
+    #[test]
+    fn many_processes_can_open_a_new_database_together() {
+        // Separate connections lock the file as separate processes do.
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(DB_FILE_NAME);
+            let barrier = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let opened: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            open_connection(&path, Duration::from_secs(10)).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for o in opened {
+                    assert_eq!(o.join().unwrap(), Ok(()), "round {round}");
+                }
+            });
+        }
     }
 
     #[test]
