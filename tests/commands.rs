@@ -606,3 +606,26 @@ fn count_and_create_parity_with_the_python_tool() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn version_keeps_the_python_line_and_names_the_commit() {
+    let dir = std::env::temp_dir();
+    let o = lightbeam(&dir, &["-v"]);
+    assert_eq!(o.status.code(), Some(0));
+    let line = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".to_string());
+    assert_eq!(
+        line,
+        format!(
+            "lightbeam, version {} (lightbeam-rs, commit {head})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}

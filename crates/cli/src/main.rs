@@ -20,7 +20,12 @@ fn main() {
     let args = Args::parse();
     let console = Console::new(true);
     if args.version {
-        println!("lightbeam, version {}", env!("CARGO_PKG_VERSION"));
+        // The Python tool's line first (scripts may parse it), then what this build is.
+        println!(
+            "lightbeam, version {} (lightbeam-rs, commit {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("LIGHTBEAM_COMMIT")
+        );
         std::process::exit(0);
     }
     let code = match run::run(&args, &console) {
