@@ -47,7 +47,8 @@ echo "== edfi-sandbox (API):   $url"
 echo "== web app:              $page"
 echo "== data files to drop:   $work/data"
 if [ "${WEB_DEMO_CHECK:-0}" = 1 ]; then
-  curl -sf "http://127.0.0.1:$PORT/pkg/lightbeam_web_bg.wasm" -o /dev/null
+  wasm=$(cd "$site" && ls pkg/lightbeam_web_bg-*.wasm)
+  curl -sf "http://127.0.0.1:$PORT/$wasm" -o /dev/null
   curl -sf "http://127.0.0.1:$PORT/demo/lightbeam.yaml" -o /dev/null
   curl -sf "$url/" -o /dev/null
   echo "web-demo: page, config and API answer"

@@ -43,7 +43,9 @@ try {
     await page.waitForSelector('body[data-ready=true]');
     await page.setInputFiles('#data-files', env.HASH_FILE);
     out.read_hash = await page.evaluate(async () => {
-      const m = await import('./pkg/lightbeam_web.js');
+      // the page's module, by the hashed name its inline script imports
+      const js = [...document.scripts].map((s) => s.textContent.match(/from '(\.\/pkg\/lightbeam_web-[0-9a-f]+\.js)'/)).find(Boolean)[1];
+      const m = await import(js);
       const file = document.querySelector('#data-files').files[0];
       await m.bench_read_hash(file); // warm-up
       const t0 = performance.now();

@@ -12,6 +12,8 @@ import { ROOT, DIST, SHARED_EDFI, startSandbox, generate, serveStatic, launch, s
 const OUT = path.join(ROOT, 'web/test-output');
 const SECRET = 'testsecret';
 let sandbox, site, browser, page, work, dataFiles, expected;
+// what the page's Content-Security-Policy (index.html, scripts/web-bundle.sh) refused, all tests long
+const refused = [];
 
 before(async () => {
   await mkdir(OUT, { recursive: true });
@@ -42,6 +44,7 @@ before(async () => {
   browser = await launch();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => console.error('page error:', e));
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) refused.push(m.text()); });
   await page.goto(`${site.url}/`);
   await page.waitForSelector('body[data-ready=true]');
 });
@@ -273,4 +276,16 @@ test('behind a rate limit: the page says the API pushes back, and everything lan
   } finally {
     limited.stop();
   }
+});
+
+test('the bundle: hashed file names, and the page runs under its Content-Security-Policy', async () => {
+  const html = await readFile(path.join(DIST, 'index.html'), 'utf8');
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
+  const names = (await readdir(path.join(DIST, 'pkg'))).sort();
+  assert.equal(names.length, 2, names.join(', '));
+  assert.match(names[0], /^lightbeam_web-[0-9a-f]{16}\.js$/);
+  assert.match(names[1], /^lightbeam_web_bg-[0-9a-f]{16}\.wasm$/);
+  assert.ok(html.includes(`./pkg/${names[0]}`), 'index.html imports the hashed JS');
+  // every test above ran (config, validate, send, count, fetch, delete) and nothing was refused
+  assert.deepEqual(refused, []);
 });
