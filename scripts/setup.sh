@@ -40,17 +40,25 @@ echo "setup: wasm32-unknown-unknown and $(wasm-bindgen-test-runner --version) re
 
 # The web app's browser tests (scripts/test.sh): Debian's Chromium and ChromeDriver, and the npm
 # tools pinned in web/package-lock.json (playwright-core, binaryen's wasm-opt; never Debian's binaryen).
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  echo "setup: installing chromium and chromium-driver (apt)"
+# The hosting guide's configs (deploy/) are tested with Debian's nginx and apache2, started by the
+# tests themselves on free ports (the packages' own services are not used).
+APT_NEED=""
+command -v chromium >/dev/null 2>&1 || APT_NEED="$APT_NEED chromium"
+command -v chromedriver >/dev/null 2>&1 || APT_NEED="$APT_NEED chromium-driver"
+[ -x /usr/sbin/nginx ] || APT_NEED="$APT_NEED nginx"
+[ -x /usr/sbin/apache2 ] || APT_NEED="$APT_NEED apache2"
+if [ -n "$APT_NEED" ]; then
+  echo "setup: installing$APT_NEED (apt)"
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q chromium chromium-driver \
-    || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver; }
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -q $APT_NEED \
+    || { $SUDO apt-get update -q && $SUDO apt-get install -y -q $APT_NEED; }
 fi
 if [ ! -x web/node_modules/.bin/wasm-opt ] || [ ! -d web/node_modules/playwright-core ] \
    || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
   echo "setup: npm ci in web/ (playwright-core, binaryen)"
   (cd web && npm ci --no-audit --no-fund)
 fi
-echo "setup: $(chromium --version 2>/dev/null | head -1), web/node_modules ready"
+echo "setup: $(chromium --version 2>/dev/null | head -1), $(/usr/sbin/nginx -v 2>&1), $(/usr/sbin/apache2 -v | head -1), web/node_modules ready"
