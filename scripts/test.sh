@@ -7,6 +7,15 @@ bash scripts/setup.sh
 export LIGHTBEAM_PY="$PWD/.venv/bin/lightbeam"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The release artifacts as scripts/release.sh builds them (wheel and CLI linked for this machine:
+# --host); the tests install this wheel (tests/install.rs) and serve this web bundle (web/tests).
+bash scripts/release.sh --host target/release-test
+LIGHTBEAM_WHEEL=$(ls "$PWD"/target/release-test/lightbeam_rs-*.whl)
+export LIGHTBEAM_WHEEL
+rm -rf target/release-test/web && mkdir -p target/release-test/web
+tar -xzf target/release-test/lightbeam-web-*.tar.gz -C target/release-test/web
+WEB_DIST=$(ls -d "$PWD"/target/release-test/web/lightbeam-web-*)
+export WEB_DIST
 cargo test --workspace
 # The core's unit tests again, compiled to wasm32 and run in node by wasm-bindgen-test-runner
 # (.cargo/config.toml); tests that read the ../shared files are native-only.
@@ -18,8 +27,9 @@ cargo test --target wasm32-unknown-unknown -p lightbeam-core --lib --tests
 bash scripts/fuzz.sh 25
 # The web app (crates/web): lints for wasm32; its browser adapters (IndexedDB, File reading, fetch
 # against a sandbox with latency, for the whole-request timeout) in headless Chromium through
-# wasm-bindgen-test-runner + chromedriver; then the built app end to end with playwright-core
-# (web/tests, against a sandbox on another port than the page: cross-origin).
+# wasm-bindgen-test-runner + chromedriver; then the release's web bundle end to end with
+# playwright-core (web/tests: against a sandbox on another port than the page, cross-origin; the
+# bundle's hashed names; served by nginx and Apache with the hosting guide's configs).
 cargo clippy -p lightbeam-web --target wasm32-unknown-unknown --all-targets -- -D warnings
 cargo build --release -q -p edfi-sandbox
 (
@@ -30,5 +40,4 @@ cargo build --release -q -p edfi-sandbox
     WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/crates/web/webdriver.json" \
     cargo test -p lightbeam-web --target wasm32-unknown-unknown --tests
 )
-bash scripts/build-web.sh
 (cd web && node --test tests/)
