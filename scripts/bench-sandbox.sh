@@ -2,15 +2,17 @@
 # POST throughput of edfi-sandbox with 8 concurrent keep-alive connections, measured by wrk
 # (Debian package; installed here if missing). Prints wrk's figures, wrk's own CPU per request (the
 # floor for a client that writes one request per syscall on this machine) and the sandbox's counts.
-# Usage: bash scripts/bench-sandbox.sh [SECONDS]
+# Usage: bash scripts/bench-sandbox.sh [SECONDS [SANDBOX_ARGS...]]   e.g. 10 --latency-ms 20 (wrk's
+# CPU per request under latency: what any client pays here for waking up once per answer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 trap stop_sandboxes EXIT
 SECONDS_RUN=${1:-10}
+shift || true
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release -q -p edfi-sandbox
-start_sandbox url
+start_sandbox url "$@"
 token=$(curl -s -u testkey:testsecret -d grant_type=client_credentials "$url/oauth/token" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 lua=$(mktemp --suffix=.lua)
