@@ -2,6 +2,7 @@
 # Builds the web app into a self-contained dist/ (index.html, style-HASH.css, pkg/*-HASH.js + .wasm):
 # cargo (profile web, wasm32) -> wasm-bindgen --target web -> wasm-opt -Oz (npm binaryen, never
 # Debian's) into target/web-pkg/, then scripts/web-bundle.sh names the files by their content.
+# Installs what it needs first (scripts/setup-wasm.sh; npm ci in web/ for wasm-opt).
 # Usage: bash scripts/build-web.sh [--dev] [OUT_DIR]   (--dev: skip wasm-opt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 OPT=1
 if [ "${1:-}" = "--dev" ]; then OPT=0; shift; fi
 OUT=${1:-dist}
+# the wasm32 target and wasm-bindgen-cli (idempotent: a fresh machine gets them here)
+bash scripts/setup-wasm.sh >&2
 if [ ! -x web/node_modules/.bin/wasm-opt ] && [ "$OPT" = 1 ]; then
   (cd web && npm ci --no-audit --no-fund --silent)
 fi

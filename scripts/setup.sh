@@ -13,30 +13,8 @@ if ! .venv/bin/python -c "import lightbeam" 2>/dev/null \
 fi
 echo "setup: Python lightbeam $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("lightbeam"))') ready"
 
-# The core's unit tests also run as wasm32 in node (scripts/test.sh): they need the wasm32 target and
-# wasm-bindgen-cli (wasm-bindgen-test-runner, the runner named in .cargo/config.toml), whose version must
-# equal the wasm-bindgen that Cargo.lock resolves (0.2.130, via wasm-bindgen-test =0.3.80).
-export PATH="$HOME/.cargo/bin:$PATH"
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  echo "setup: adding the Rust target wasm32-unknown-unknown"
-  rustup target add wasm32-unknown-unknown
-fi
-WASM_BINDGEN_VERSION=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-if [ -z "$WASM_BINDGEN_VERSION" ]; then
-  echo "setup: no wasm-bindgen in Cargo.lock; cannot tell which wasm-bindgen-cli to install" >&2
-  exit 1
-fi
-if [ "$(wasm-bindgen-test-runner --version 2>/dev/null)" != "wasm-bindgen-test-runner $WASM_BINDGEN_VERSION" ]; then
-  echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into ~/.cargo/bin (about 2-3 min)"
-  # --locked first; it fails when a locked dependency is missing from the registry mirror, then without it
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$HOME/.cargo" --locked --force \
-    || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$HOME/.cargo" --force
-fi
-if [ "$(wasm-bindgen-test-runner --version 2>/dev/null)" != "wasm-bindgen-test-runner $WASM_BINDGEN_VERSION" ]; then
-  echo "setup: wasm-bindgen-test-runner on PATH is '$(wasm-bindgen-test-runner --version 2>&1 || true)', need $WASM_BINDGEN_VERSION" >&2
-  exit 1
-fi
-echo "setup: wasm32-unknown-unknown and $(wasm-bindgen-test-runner --version) ready"
+# The wasm32 target and wasm-bindgen-cli (the web app's build, and the core's tests as wasm32 in node).
+bash scripts/setup-wasm.sh
 
 # The web app's browser tests (scripts/test.sh): Debian's Chromium and ChromeDriver, and the npm
 # tools pinned in web/package-lock.json (playwright-core, binaryen's wasm-opt; never Debian's binaryen).
