@@ -16,15 +16,15 @@ MATURIN_VERSION=1.16.0
 ZIG_VERSION=0.17.0
 VENV=.venv-build
 if [ ! -x "$VENV/bin/maturin" ] || [ "$("$VENV/bin/maturin" --version)" != "maturin $MATURIN_VERSION" ]; then
-  echo "build-wheel: installing maturin $MATURIN_VERSION into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION"
+  echo "build-wheel: installing maturin $MATURIN_VERSION into $VENV" >&2
+  python3 -m venv "$VENV" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION" >&2
 fi
 args=(build --release --out "$OUT")
 if [ "$HOST" = 0 ]; then
   if [ "$("$VENV/bin/python" -m ziglang version 2>/dev/null)" != "$ZIG_VERSION" ]; then
-    echo "build-wheel: installing ziglang $ZIG_VERSION into $VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION"
+    echo "build-wheel: installing ziglang $ZIG_VERSION into $VENV" >&2
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION" >&2
   fi
   args+=(--zig --compatibility manylinux2014 --target x86_64-unknown-linux-gnu)
 fi
