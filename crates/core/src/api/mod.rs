@@ -6,5 +6,6 @@ pub mod errors;
 pub mod flow;
 pub mod openapi;
 pub mod retry;
+pub mod routes;
 pub mod session;
 pub mod url;

@@ -5,6 +5,7 @@
 use crate::api::dependencies::Dependencies;
 use crate::api::flow::{Answer, Flow, PaceChange};
 use crate::api::retry::{parse_retry_after, AttemptOutcome, RetryDecision, RetryPolicy};
+use crate::api::routes;
 use crate::api::url::query_string;
 use crate::config::Config;
 use crate::ports::{
@@ -25,6 +26,14 @@ pub enum SessionError {
     BadDiscovery { url: String, reason: String },
     #[error("OAuth token could not be obtained from {url}: {reason}; check your API credentials (edfi_api.client_id, edfi_api.client_secret)")]
     Auth { url: String, reason: String },
+    #[error("the first {first} requests to {url} all answered 404 (not found), so the data URL looks wrong: {hint}")]
+    NotFound {
+        url: String,
+        first: u32,
+        hint: String,
+    },
+    #[error("cannot tell the data URL of {url}: {reason}")]
+    Route { url: String, reason: String },
     #[error("unable to load {what} from {url}: {reason}")]
     Metadata {
         what: String,
@@ -64,6 +73,10 @@ pub struct Session<'a> {
     tokens_fetched: Cell<u64>,
     timeout: Duration,
     flow: Flow,
+    /// The first answers to collection requests, to stop a run whose data URL is wrong.
+    first_answers: routes::FirstAnswers,
+    /// `apiMode` of the discovery document, for the hint when the data URL is wrong.
+    api_mode: Option<String>,
 }
 
 /// What a request's result tells the flow.
@@ -122,7 +135,7 @@ impl<'a> Session<'a> {
             events,
             urls: ApiUrls {
                 base: api.base_url.trim_end_matches('/').to_string(),
-                data: config.data_url(),
+                data: String::new(),
                 ..ApiUrls::default()
             },
             retry: RetryPolicy::from_connection(&config.connection),
@@ -132,6 +145,8 @@ impl<'a> Session<'a> {
             tokens_fetched: Cell::new(0),
             timeout,
             flow: Flow::new(config.connection.pool_size as usize),
+            first_answers: routes::FirstAnswers::default(),
+            api_mode: None,
         };
         let configured = (
             non_empty(&api.oauth_url).map(str::to_string),
@@ -142,6 +157,7 @@ impl<'a> Session<'a> {
             s.urls.oauth = o.clone();
             s.urls.dependencies = d.clone();
             s.urls.open_api_metadata = m.clone();
+            s.set_data_url(None)?;
             return Ok(s);
         }
         s.log(LogLevel::Debug, format!("fetching {} ...", s.urls.base));
@@ -167,10 +183,50 @@ impl<'a> Session<'a> {
                     reason: format!("no urls.{key} in the discovery document"),
                 })
         };
-        s.urls.oauth = pick(&configured.0, "oauth")?;
-        s.urls.dependencies = pick(&configured.1, "dependencies")?;
-        s.urls.open_api_metadata = pick(&configured.2, "openApiMetadata").unwrap_or_default();
+        let route = |url: String| {
+            routes::fill_url(&url, config).map_err(|e| SessionError::Route {
+                url: api.base_url.clone(),
+                reason: e.0,
+            })
+        };
+        s.urls.oauth = route(pick(&configured.0, "oauth")?)?;
+        s.urls.dependencies = route(pick(&configured.1, "dependencies")?)?;
+        s.urls.open_api_metadata =
+            route(pick(&configured.2, "openApiMetadata").unwrap_or_default())?;
+        s.api_mode = root
+            .get("apiMode")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        s.set_data_url(Some(&root))?;
         Ok(s)
+    }
+
+    /// The data URL ([`routes::data_url`]), said at INFO with where it comes from.
+    fn set_data_url(&mut self, discovery: Option<&Value>) -> Result<(), SessionError> {
+        let (url, source) =
+            routes::data_url(self.config, discovery).map_err(|e| SessionError::Route {
+                url: self.config.edfi_api.base_url.clone(),
+                reason: e.0,
+            })?;
+        let from = match source {
+            routes::RouteSource::Configured => "edfi_api.data_url".to_string(),
+            routes::RouteSource::Mode => "edfi_api.base_url and edfi_api.mode".to_string(),
+            routes::RouteSource::Discovery(layout) => {
+                format!("edfi_api.base_url and the API's route layout {layout}")
+            }
+        };
+        self.log(LogLevel::Info, format!("data URL: {url} (from {from})"));
+        self.urls.data = url;
+        Ok(())
+    }
+
+    /// `{data URL}/{namespace}/{endpoint}`.
+    pub fn resource_url(&self, endpoint: &str) -> String {
+        crate::config::url_join(&[
+            &self.urls.data,
+            self.config.namespace_for(endpoint),
+            endpoint,
+        ])
     }
 
     pub fn log(&self, level: LogLevel, message: impl Into<String>) {
@@ -438,6 +494,15 @@ impl<'a> Session<'a> {
                 }
             }
             let RetryDecision::RetryAfter(delay) = self.retry_decision(attempt, &result) else {
+                if let Ok(r) = &result {
+                    if self.first_answers.wrong_url(&self.urls.data, url, r.status) {
+                        return Err(SessionError::NotFound {
+                            url: self.urls.data.clone(),
+                            first: routes::FIRST_ANSWERS,
+                            hint: routes::not_found_hint(self.config, self.api_mode.as_deref()),
+                        });
+                    }
+                }
                 return Ok(result);
             };
             self.log(

@@ -20,15 +20,21 @@ impl Config {
                 "is required (the Ed-Fi API's base URL)",
             ));
         }
-        let lower = api.base_url.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(self.invalid(
-                "edfi_api.base_url",
-                format!(
-                    "must start with http:// or https://, got {:?}",
-                    api.base_url
-                ),
-            ));
+        for (key, url) in [
+            ("edfi_api.base_url", &api.base_url),
+            ("edfi_api.data_url", &api.data_url),
+        ] {
+            let lower = url.trim().to_ascii_lowercase();
+            let optional_and_empty = key == "edfi_api.data_url" && lower.is_empty();
+            if !(optional_and_empty
+                || lower.starts_with("http://")
+                || lower.starts_with("https://"))
+            {
+                return Err(self.invalid(
+                    key,
+                    format!("must start with http:// or https://, got {url:?}"),
+                ));
+            }
         }
         if api.version != 3 {
             return Err(self.invalid(

@@ -149,7 +149,9 @@ impl Config {
         self.state_dir.is_some()
     }
 
-    /// `base_url/data/v3` [+ `/{year}` | `/{instance_code}/{year}`], without double slashes.
+    /// `base_url/data/v3` [+ `/{year}` | `/{instance_code}/{year}`], without double slashes: the
+    /// data URL the Python tool builds, and ours for an ODS/API without tenant or context routes
+    /// ([`crate::api::routes`] decides, with discovery; a session's is `session.urls.data`).
     pub fn data_url(&self) -> String {
         let api = &self.edfi_api;
         let mut url = format!("{}/data/v3", api.base_url.trim_end_matches('/'));
@@ -174,11 +176,6 @@ impl Config {
     /// else `namespace`.
     pub fn namespace_for(&self, endpoint: &str) -> &str {
         namespace_for_endpoint(&self.namespace, self.namespace_overrides.as_ref(), endpoint)
-    }
-
-    /// `{data_url}/{namespace}/{endpoint}`.
-    pub fn resource_url(&self, endpoint: &str) -> String {
-        url_join(&[&self.data_url(), self.namespace_for(endpoint), endpoint])
     }
 
     /// `namespace` then every `namespace_overrides` key, without repeats (the namespaces whose

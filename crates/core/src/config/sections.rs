@@ -100,6 +100,9 @@ pub struct EdfiApi {
     pub open_api_metadata_url: String,
     pub descriptors_swagger_url: String,
     pub resources_swagger_url: String,
+    /// Empty: the data URL comes from discovery's route layout and the mode
+    /// ([`crate::api::routes`]); set, it is used as it is.
+    pub data_url: String,
     pub version: u32,
     pub mode: ApiMode,
     /// Defaults to the current year (given to [`Config::from_yaml`]).
@@ -118,6 +121,7 @@ impl Default for EdfiApi {
             open_api_metadata_url: String::new(),
             descriptors_swagger_url: String::new(),
             resources_swagger_url: String::new(),
+            data_url: String::new(),
             version: 3,
             mode: ApiMode::YearSpecific,
             year: None,

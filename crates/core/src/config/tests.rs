@@ -106,10 +106,6 @@ fn full_config() {
     assert_eq!(c.data_url(), "https://api.example.com/data/v3/2025");
     assert_eq!(c.namespace_for("candidates"), "tpdm");
     assert_eq!(c.namespace_for("students"), "ed-fi");
-    assert_eq!(
-        c.resource_url("candidates"),
-        "https://api.example.com/data/v3/2025/tpdm/candidates"
-    );
     assert_eq!(c.namespaces(), vec!["ed-fi", "tpdm"]);
     assert_eq!(c.origin_of("connection.pool_size"), Origin::Line(17));
     assert_eq!(c.origin_of("namespace_overrides.tpdm[1]"), Origin::Line(8));
@@ -515,4 +511,14 @@ fn yaml_features() {
         .unwrap();
     assert_eq!(c.connection.pool_size, 2);
     assert_eq!(c.edfi_api.client_secret.expose(), "0123");
+}
+
+#[test]
+fn data_url_must_be_http_when_set() {
+    let c = load(&format!("{MIN}  data_url: https://h/2025/data/v3/\n")).unwrap();
+    assert_eq!(c.edfi_api.data_url, "https://h/2025/data/v3/");
+    assert_eq!(
+        err(&format!("{MIN}  data_url: h/data/v3\n")),
+        "config error at line 3: edfi_api.data_url: must start with http:// or https://, got \"h/data/v3\""
+    );
 }

@@ -47,7 +47,7 @@ pub async fn total_count(
         .collect();
     all.push(("limit", "0"));
     all.push(("totalCount", "true"));
-    let url = query_url(&session.config.resource_url(endpoint), &all);
+    let url = query_url(&session.resource_url(endpoint), &all);
     let resp = match session.call(Method::Get, &url, None).await? {
         Ok(r) => r,
         Err(e) => return Ok(Err(CountError::Transport(e.to_string()))),
@@ -98,7 +98,7 @@ pub async fn count(
                 LogLevel::Warning,
                 format!("Unable to load counts for {}... {e}", row.endpoint),
             );
-            let url = session.config.resource_url(&row.endpoint);
+            let url = session.resource_url(&row.endpoint);
             results
                 .resource_mut(&row.endpoint)
                 .record_failure(e.kind(), &[e.to_string()], &url, 0);

@@ -202,7 +202,7 @@ impl<'a> Task for Delete<'a, '_, '_> {
         } else {
             None
         };
-        let url = p.session.config.resource_url(name);
+        let url = p.session.resource_url(name);
         let (files, total) = p.files(name).await?;
         p.session.log(
             LogLevel::Info,

@@ -188,7 +188,7 @@ pub async fn get_page(
         .collect();
     params.push(("limit", &limit));
     params.push(("offset", &offset));
-    let url = query_url(&session.config.resource_url(endpoint), &params);
+    let url = query_url(&session.resource_url(endpoint), &params);
     let resp = match session.call(Method::Get, &url, None).await? {
         Ok(r) => r,
         Err(e) => return Ok(Err(PageError::Transport(e.to_string()))),
@@ -411,7 +411,7 @@ fn plan_endpoint_pages(
             LogLevel::Info,
             format!(
                 "fetching {total} records from {} ...",
-                session.config.resource_url(endpoint)
+                session.resource_url(endpoint)
             ),
         );
         session.events.emit(Event::EndpointStarted {

@@ -99,7 +99,7 @@ impl<'a> Task for Send<'a, '_, '_> {
         let p = self.p;
         let (files, total) = p.files(endpoint).await?;
         let config = p.session.config;
-        let url = config.resource_url(endpoint);
+        let url = p.session.resource_url(endpoint);
         p.session.log(
             LogLevel::Info,
             format!("sending endpoint {endpoint} ({total} payloads) to {url} ..."),

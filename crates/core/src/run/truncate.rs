@@ -53,7 +53,7 @@ impl Task for Truncate<'_, '_> {
         endpoint: &str,
         results: &mut RunResults,
     ) -> Result<Option<Prepared<Listed>>, RunError> {
-        let url = self.session.config.resource_url(endpoint);
+        let url = self.session.resource_url(endpoint);
         let page_size = u64::from(self.session.config.fetch.page_size).clamp(1, MAX_PAGE_SIZE);
         let id_of = |v: Value| v.get("id").and_then(Value::as_str).map(str::to_string);
         match fetch_all(self.session, endpoint, page_size, &id_of).await? {
