@@ -2,7 +2,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use edfi_sandbox::generate::{generate, GenerateOptions};
 use edfi_sandbox::seed;
-use edfi_sandbox::server::{serve, Documents, Sandbox, ServeConfig};
+use edfi_sandbox::server::{serve, Client, Documents, Sandbox, ServeConfig};
 use edfi_sandbox::store::ErrorStyle;
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,9 +50,19 @@ struct ServeArgs {
     /// 0 picks a free port.
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Accepted client credentials ID:SECRET (repeatable); default testkey:testsecret.
+    /// Accepted client credentials ID:SECRET[,tenant=T] (repeatable; the secret ends at the
+    /// first comma; tenant=T: its tokens work in that tenant only); default testkey:testsecret.
     #[arg(long)]
     client: Vec<String>,
+    /// Multi-tenancy (ODS/API 7.x): every route under /{tenant}, one database per tenant;
+    /// discovery at / shows {tenantIdentifier}.
+    #[arg(long, value_delimiter = ',')]
+    tenants: Vec<String>,
+    /// Context-based routing (ODS/API 7.x year-specific instances): every route under
+    /// /{context} (after the tenant), one database per context; discovery at the root shows
+    /// {schoolYearFromRoute}.
+    #[arg(long, value_delimiter = ',')]
+    contexts: Vec<String>,
     /// Token lifetime in seconds.
     #[arg(long, default_value_t = 1800)]
     token_ttl: u64,
@@ -144,13 +154,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let mut clients = Vec::new();
     for c in &args.client {
-        let Some((id, secret)) = c.split_once(':') else {
-            bail!("--client must be ID:SECRET");
-        };
-        clients.push((id.to_string(), secret.to_string()));
+        clients.push(Client::parse(c).map_err(anyhow::Error::msg)?);
     }
     if clients.is_empty() {
-        clients.push(("testkey".into(), "testsecret".into()));
+        clients.push(Client::parse("testkey:testsecret").map_err(anyhow::Error::msg)?);
+    }
+    for c in &clients {
+        if let Some(t) = c.tenant.as_ref().filter(|t| !args.tenants.contains(t)) {
+            bail!("--client {}: tenant {t:?} is not one of --tenants", c.id);
+        }
     }
     let (res_raw, resources) = seed::read_document(&args.resources_openapi)?;
     let (desc_raw, descriptors) = seed::read_document(&args.descriptors_openapi)?;
@@ -186,6 +198,8 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         token_log: args.log_tokens.clone(),
         rate_limit: args.rate_limit,
         relationship_auth: args.relationship_auth,
+        tenants: args.tenants.clone(),
+        contexts: args.contexts.clone(),
     };
     let sb = Sandbox::new(
         api,

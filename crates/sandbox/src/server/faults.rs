@@ -5,6 +5,7 @@
 
 use super::errors::{message, problem};
 use super::ratelimit;
+use super::roots::take_root;
 use super::state::{Sandbox, Shared};
 use crate::store::ErrorStyle;
 use axum::body::Body;
@@ -106,9 +107,15 @@ impl std::error::Error for Dropped {}
 pub(super) async fn handle(
     sb: Shared,
     app: Router,
-    req: Request<hyper::body::Incoming>,
+    mut req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Body>, Dropped> {
     let arrived = Instant::now();
+    // the tenant and context segments come off the path first (roots.rs)
+    let Some(root) = take_root(&sb.cfg, &mut req) else {
+        let not_found = sb.error_response(&crate::store::ApiError::UnknownResource);
+        return Ok(outside_router(not_found, None));
+    };
+    req.extensions_mut().insert(root);
     let is_data = req.uri().path().starts_with("/data/") && req.method() != Method::OPTIONS;
     if !is_data {
         return Ok(answer(app, req).await);

@@ -2,17 +2,21 @@
 //! OpenAPI and dependencies documents (served verbatim), and the sandbox's own
 //! `/_sandbox/stats`.
 
+use super::roots::Root;
 use super::state::Shared;
 use crate::store::ErrorStyle;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, Response};
 use axum::response::IntoResponse;
 use serde_json::json;
 
 /// `/`: versions, the data model and the URLs of the other parts, as an ODS/API tells them.
-pub(super) async fn discovery(State(sb): State<Shared>) -> Response<Body> {
-    let base = sb.base();
+pub(super) async fn discovery(
+    State(sb): State<Shared>,
+    Extension(root): Extension<Root>,
+) -> Response<Body> {
+    let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
     let version = match sb.api.style {
         ErrorStyle::V72 => "7.2",
         ErrorStyle::V71 => "7.1",
@@ -36,8 +40,11 @@ pub(super) async fn discovery(State(sb): State<Shared>) -> Response<Body> {
 }
 
 /// `/metadata`: where the two OpenAPI documents are.
-pub(super) async fn metadata_list(State(sb): State<Shared>) -> Response<Body> {
-    let base = sb.base();
+pub(super) async fn metadata_list(
+    State(sb): State<Shared>,
+    Extension(root): Extension<Root>,
+) -> Response<Body> {
+    let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
     axum::Json(json!([
         {"name": "Resources", "endpointUri": format!("{base}/metadata/data/v3/resources/swagger.json"), "prefix": ""},
         {"name": "Descriptors", "endpointUri": format!("{base}/metadata/data/v3/descriptors/swagger.json"), "prefix": ""},

@@ -7,6 +7,7 @@
 //! - `faults.rs`: latency, injected statuses and dropped connections around each data request;
 //!   `delay.rs`: the precise waiting of the latency ([`PreciseDelay`]); `ratelimit.rs`: the
 //!   token bucket of `--rate-limit`, applied before them, as a gateway in front of the API would.
+//! - `roots.rs`: the tenant and context segments before every route (`--tenants`, `--contexts`).
 //! - `routing.rs`: the [`router`], data URLs and their dispatch by method.
 //! - `data.rs`: the data operations; `oauth.rs`: tokens and the bearer check; `metadata.rs`:
 //!   discovery, metadata and documents.
@@ -22,6 +23,7 @@ mod forms;
 mod metadata;
 mod oauth;
 mod ratelimit;
+mod roots;
 mod routing;
 mod state;
 mod stats;
@@ -29,7 +31,7 @@ mod stats;
 pub use connections::self_signed_tls;
 pub use delay::PreciseDelay;
 pub use routing::router;
-pub use state::{Documents, Sandbox, ServeConfig};
+pub use state::{Client, Documents, Sandbox, ServeConfig};
 
 use connections::spawn_connection;
 use state::Shared;

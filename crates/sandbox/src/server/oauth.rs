@@ -2,9 +2,10 @@
 //! the tokens it issues, and the bearer check of every data request.
 
 use super::forms::url_form;
+use super::roots::Root;
 use super::state::{Sandbox, Shared};
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, Response, StatusCode};
 use axum::response::IntoResponse;
 use base64::Engine;
@@ -16,10 +17,11 @@ use std::time::Instant;
 /// `POST /oauth/token`: a bearer token for known client credentials.
 pub(super) async fn token(
     State(sb): State<Shared>,
+    Extension(root): Extension<Root>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    match grant(&sb, &headers, &body) {
+    match grant(&sb, &root, &headers, &body) {
         Ok(body) => axum::Json(body).into_response(),
         Err((status, error)) => (status, axum::Json(json!({ "error": error }))).into_response(),
     }
@@ -29,21 +31,20 @@ pub(super) async fn token(
 type Refusal = (StatusCode, &'static str);
 
 /// The body of a granted token request, or why it is refused.
-fn grant(sb: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusal> {
+fn grant(sb: &Sandbox, root: &Root, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusal> {
     let fields = request_fields(headers, body)?;
     let creds = client_credentials(headers, &fields)?;
     if fields.get("grant_type").map(String::as_str) != Some("client_credentials") {
         return Err((StatusCode::BAD_REQUEST, "unsupported_grant_type"));
     }
-    if !sb
-        .cfg
-        .clients
-        .iter()
-        .any(|(id, secret)| *id == creds.0 && *secret == creds.1)
-    {
+    // a client bound to a tenant gets tokens at that tenant's root only
+    let known = sb.cfg.clients.iter().any(|c| {
+        c.id == creds.0 && c.secret == creds.1 && (c.tenant.is_none() || c.tenant == root.tenant)
+    });
+    if !known {
         return Err((StatusCode::UNAUTHORIZED, "invalid_client"));
     }
-    let token = issue_token(sb);
+    let token = issue_token(sb, root);
     let mut body = json!({"access_token": token, "expires_in": sb.cfg.token_ttl.as_secs(), "token_type": "bearer"});
     if let Some(scope) = fields.get("scope") {
         body["scope"] = json!(scope);
@@ -52,7 +53,11 @@ fn grant(sb: &Sandbox, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusa
 }
 
 /// The bearer check of a data request: `Err` says why it fails.
-pub(super) fn check_bearer(sb: &Sandbox, headers: &HeaderMap) -> Result<(), &'static str> {
+pub(super) fn check_bearer(
+    sb: &Sandbox,
+    root: &Root,
+    headers: &HeaderMap,
+) -> Result<(), &'static str> {
     let Some(h) = headers.get(header::AUTHORIZATION) else {
         return Err("Authorization header is missing.");
     };
@@ -67,8 +72,9 @@ pub(super) fn check_bearer(sb: &Sandbox, headers: &HeaderMap) -> Result<(), &'st
     if token.is_empty() {
         return Err("Missing Authorization header bearer token value.");
     }
+    // a token works in the tenant it was issued in
     match sb.tokens.lock().get(token) {
-        Some(exp) if *exp > Instant::now() => Ok(()),
+        Some((exp, tenant)) if *exp > Instant::now() && *tenant == root.tenant => Ok(()),
         _ => Err("Invalid token"),
     }
 }
@@ -142,13 +148,13 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
 }
 
 /// A new token, valid for `--token-ttl`, counted, and appended to the `--log-tokens` file.
-fn issue_token(sb: &Sandbox) -> String {
+fn issue_token(sb: &Sandbox, root: &Root) -> String {
     let token = uuid::Uuid::new_v4().simple().to_string();
     {
         let mut tokens = sb.tokens.lock();
         let now = Instant::now();
-        tokens.retain(|_, exp| *exp > now);
-        tokens.insert(token.clone(), now + sb.cfg.token_ttl);
+        tokens.retain(|_, (exp, _)| *exp > now);
+        tokens.insert(token.clone(), (now + sb.cfg.token_ttl, root.tenant.clone()));
     }
     sb.tokens_issued.fetch_add(1, Ordering::Relaxed);
     if let Some(path) = &sb.cfg.token_log {

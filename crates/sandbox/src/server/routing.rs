@@ -9,6 +9,7 @@ use super::metadata::{
     dependencies_doc, descriptors_doc, discovery, metadata_list, resources_doc, stats,
 };
 use super::oauth::{check_bearer, token};
+use super::roots::Root;
 use super::state::{Sandbox, Shared};
 use crate::store::{Api, ApiError};
 use axum::body::Body;
@@ -100,11 +101,12 @@ async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> 
     let Some(DataRoute { prefix, ep, id }) = route(&sb.api, parts.uri.path()) else {
         return sb.error_response(&ApiError::UnknownResource);
     };
-    if let Err(why) = check_bearer(sb, &parts.headers) {
+    let root = parts.extensions.get::<Root>().cloned().unwrap_or_default();
+    if let Err(why) = check_bearer(sb, &root, &parts.headers) {
         return unauthorized(sb.api.style, why);
     }
     let c = Collection {
-        store: sb.store(&prefix),
+        store: sb.store(&root.store_key(&prefix)),
         prefix,
         ep,
     };

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 /// Everything `serve` needs, from the command line.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    pub clients: Vec<(String, String)>,
+    pub clients: Vec<Client>,
     pub token_ttl: Duration,
     pub style: ErrorStyle,
     pub latency: Duration,
@@ -39,6 +39,73 @@ pub struct ServeConfig {
     pub rate_limit: Option<f64>,
     /// Refuse payloads naming persons not yet related to the caller (`--relationship-auth`).
     pub relationship_auth: bool,
+    /// Tenant segments before every route (`--tenants`), each tenant its own database.
+    pub tenants: Vec<String>,
+    /// Context segments (school years) before every route after the tenant (`--contexts`).
+    pub contexts: Vec<String>,
+}
+
+impl ServeConfig {
+    /// The defaults of `edfi-sandbox serve` (one client `testkey:testsecret`), for unit tests.
+    pub fn for_tests() -> ServeConfig {
+        ServeConfig {
+            clients: vec![Client::parse("testkey:testsecret").expect("a client")],
+            token_ttl: Duration::from_secs(1800),
+            style: ErrorStyle::V72,
+            latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
+            fault_rate: 0.0,
+            fault_statuses: vec![],
+            drop_rate: 0.0,
+            rng_seed: 0,
+            data_model_version: "5.0.0".into(),
+            token_log: None,
+            rate_limit: None,
+            relationship_auth: false,
+            tenants: vec![],
+            contexts: vec![],
+        }
+    }
+}
+
+/// Client credentials the API accepts (`--client ID:SECRET[,tenant=T]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: String,
+    pub secret: String,
+    /// The one tenant this client's tokens work in (none: every tenant).
+    pub tenant: Option<String>,
+}
+
+impl Client {
+    /// `ID:SECRET[,tenant=T]`: the secret ends at the first comma.
+    pub fn parse(text: &str) -> Result<Client, String> {
+        let (head, options) = text.split_once(',').unwrap_or((text, ""));
+        let Some((id, secret)) = head.split_once(':') else {
+            return Err(format!("--client {text:?}: expected ID:SECRET[,tenant=T]"));
+        };
+        if id.is_empty() || secret.is_empty() {
+            return Err(format!(
+                "--client {text:?}: the ID and the SECRET must not be empty"
+            ));
+        }
+        let mut client = Client {
+            id: id.to_string(),
+            secret: secret.to_string(),
+            tenant: None,
+        };
+        for option in options.split(',').filter(|o| !o.is_empty()) {
+            match option.split_once('=') {
+                Some(("tenant", t)) if !t.is_empty() => client.tenant = Some(t.to_string()),
+                _ => {
+                    return Err(format!(
+                        "--client {text:?}: unknown option {option:?} (known: tenant=T)"
+                    ))
+                }
+            }
+        }
+        Ok(client)
+    }
 }
 
 /// Raw documents served verbatim.
@@ -53,8 +120,8 @@ pub struct Sandbox {
     pub api: Api,
     seed: Store,
     stores: Mutex<HashMap<String, Arc<RwLock<Store>>>>,
-    /// Issued bearer tokens → when they expire.
-    pub(super) tokens: Mutex<HashMap<String, Instant>>,
+    /// Issued bearer tokens → when they expire, and the tenant they were issued in.
+    pub(super) tokens: Mutex<HashMap<String, (Instant, Option<String>)>>,
     pub(super) tokens_issued: AtomicU64,
     pub(super) stats: Mutex<Stats>,
     pub(super) rng: Mutex<SmallRng>,
