@@ -1,0 +1,216 @@
+//! ODS/API 7.x route layouts: context routes (`/{context}/data/v3`) and tenants
+//! (`/{tenant}/...`), the data URL taken from discovery's route layout and the config, and the
+//! stop on a run whose first requests all answer 404.
+
+use lightbeam_e2e::*;
+use std::path::Path;
+
+/// `lightbeam.yaml` in `dir` for the API at `base_url` with `api` lines (mode, year, ...) under
+/// `edfi_api:`; the data in `dir/data`.
+fn config(dir: &Path, base_url: &str, api: &str, client: (&str, &str)) {
+    std::fs::write(
+        dir.join("lightbeam.yaml"),
+        format!(
+            "state_dir: {state}\ndata_dir: {data}/\nedfi_api:\n  base_url: {base_url}\n{api}\
+             \x20 client_id: {}\n  client_secret: {}\nconnection:\n  pool_size: 4\n  verify_ssl: true\n",
+            client.0,
+            client.1,
+            state = dir.join("state").display(),
+            data = dir.join("data").display(),
+        ),
+    )
+    .unwrap();
+}
+
+/// The default client, year-specific 2025.
+const YEAR_2025: &str = "  mode: year_specific\n  year: 2025\n";
+const TESTKEY: (&str, &str) = ("testkey", "testsecret");
+
+/// Records of `endpoint` in the sandbox's database `key` (`context:2025`, `tenant:a`).
+fn records(sb: &Sandbox, key: &str, endpoint: &str) -> u64 {
+    sb.stats()["records_by_instance"][key][format!("ed-fi/{endpoint}")]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+fn students(files: &[(String, u64)]) -> u64 {
+    files.iter().find(|(e, _)| e == "students").unwrap().1
+}
+
+#[test]
+fn context_routes_from_discovery_at_the_root_or_at_the_context() {
+    let dir = tmp_dir("routes-contexts");
+    let files = generate(&dir.join("data"), 5, 3);
+    let sb = Sandbox::start(Version::Ds50, &["--contexts", "2024,2025"]);
+    let lines = total_lines(&files);
+
+    // discovery at the API's root names {schoolYearFromRoute}: edfi_api.year fills it
+    config(&dir, &sb.base, YEAR_2025, TESTKEY);
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 0);
+    let url = format!("{}/2025/data/v3", sb.base);
+    assert!(
+        text(&o).contains(&format!(
+            "data URL: {url} (from edfi_api.base_url and the API's route layout {{schoolYearFromRoute}}/data/v3)"
+        )),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        records(&sb, "context:2025", "students"),
+        students(&files),
+        "{}",
+        sb.stats()
+    );
+    assert_eq!(records(&sb, "context:2024", "students"), 0);
+    assert_eq!(sb.creates(), lines);
+
+    // 2024 is another database: the same payloads are new there
+    config(
+        &dir,
+        &sb.base,
+        "  mode: year_specific\n  year: 2024\n",
+        TESTKEY,
+    );
+    let o = run(&dir, "send", &["-s", "students", "-f"]);
+    assert_exit(&o, 0);
+    assert_eq!(records(&sb, "context:2024", "students"), students(&files));
+
+    // base_url at the context's root (discovery there names 2025): fetch reads 2025's records
+    config(
+        &dir,
+        &format!("{}/2025", sb.base),
+        "  mode: shared_instance\n",
+        TESTKEY,
+    );
+    let o = run(&dir, "fetch", &["-s", "schools,students"]);
+    assert_exit(&o, 0);
+    assert!(
+        text(&o).contains(&format!(
+            "data URL: {}/2025/data/v3 (from edfi_api.base_url and edfi_api.mode)",
+            sb.base
+        )),
+        "{}",
+        text(&o)
+    );
+    let fetched = std::fs::read_to_string(dir.join("data/students.jsonl")).unwrap();
+    assert_eq!(fetched.lines().count() as u64, students(&files));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn tenants_need_the_tenants_root_and_keep_their_data_apart() {
+    let dir = tmp_dir("routes-tenants");
+    let files = generate(&dir.join("data"), 5, 4);
+    let sb = Sandbox::start(
+        Version::Ds50,
+        &[
+            "--tenants",
+            "a,b",
+            "--contexts",
+            "2025",
+            "--client",
+            "ka:secret-a,tenant=a",
+            "--client",
+            "any:secret-any",
+        ],
+    );
+    // at the API's root the tenant cannot be guessed: a clear error, nothing sent
+    config(
+        &dir,
+        &sb.base,
+        "  mode: year_specific\n  year: 2025\n",
+        ("ka", "secret-a"),
+    );
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 255);
+    assert!(
+        text(&o).contains("the API is multi-tenant")
+            && text(&o).contains(&format!("{}/TENANT", sb.base)),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(sb.posts(), 0);
+
+    // at tenant a's root, with a's client
+    config(
+        &dir,
+        &format!("{}/a", sb.base),
+        "  mode: year_specific\n  year: 2025\n",
+        ("ka", "secret-a"),
+    );
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 0);
+    assert!(
+        text(&o).contains(&format!("data URL: {}/a/2025/data/v3", sb.base)),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        records(&sb, "tenant:a/context:2025", "students"),
+        students(&files)
+    );
+    assert_eq!(records(&sb, "tenant:b/context:2025", "students"), 0);
+
+    // a's client cannot get a token in b; a client of every tenant can
+    let b = format!("{}/b", sb.base);
+    config(
+        &dir,
+        &b,
+        "  mode: year_specific\n  year: 2025\n",
+        ("ka", "secret-a"),
+    );
+    let o = run(&dir, "count", &["-s", "students"]);
+    assert_exit(&o, 255);
+    assert!(
+        text(&o).contains("OAuth token could not be obtained"),
+        "{}",
+        text(&o)
+    );
+    config(
+        &dir,
+        &b,
+        "  mode: year_specific\n  year: 2025\n",
+        ("any", "secret-any"),
+    );
+    let o = run(&dir, "send", &["-s", "students", "-f"]);
+    assert_exit(&o, 0);
+    assert_eq!(
+        records(&sb, "tenant:b/context:2025", "students"),
+        students(&files)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_whose_first_requests_all_answer_404_stops_and_says_why() {
+    let dir = tmp_dir("routes-404");
+    generate(&dir.join("data"), 5, 5);
+    let sb = Sandbox::start(Version::Ds50, &["--contexts", "2025"]);
+    // a data URL without the context: every data route is 404
+    config(
+        &dir,
+        &sb.base,
+        &format!(
+            "  mode: year_specific\n  year: 2025\n  data_url: {}/data/v3\n",
+            sb.base
+        ),
+        TESTKEY,
+    );
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 255);
+    let t = text(&o);
+    assert!(
+        t.contains(&format!(
+            "the first 5 requests to {}/data/v3 all answered 404 (not found), so the data URL looks wrong: edfi_api.mode is year_specific (it adds /2025 to the URL)",
+            sb.base
+        )) && t.contains("or set edfi_api.data_url"),
+        "{t}"
+    );
+    // nothing was counted as sent: a corrected run sends everything
+    config(&dir, &sb.base, YEAR_2025, TESTKEY);
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 0);
+    assert_eq!(records(&sb, "context:2025", "students"), 5);
+    let _ = std::fs::remove_dir_all(&dir);
+}
