@@ -214,3 +214,52 @@ fn a_run_whose_first_requests_all_answer_404_stops_and_says_why() {
     assert_eq!(records(&sb, "context:2025", "students"), 5);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_dms_layout_send_count_fetch_delete() {
+    let dir = tmp_dir("routes-dms");
+    let files = generate(&dir.join("data"), 5, 6);
+    let lines = total_lines(&files);
+    let sb = Sandbox::start(Version::Ds50, &["--dms"]);
+    // the Python tool's default mode (year_specific) does not matter: the DMS has no year route
+    config(&dir, &sb.base, YEAR_2025, TESTKEY);
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 0);
+    assert!(
+        text(&o).contains(&format!(
+            "data URL: {}/data (from edfi_api.base_url and the API's route layout data)",
+            sb.base
+        )),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(sb.creates(), lines);
+    assert_eq!(sb.count("students"), students(&files));
+    let o = run(&dir, "count", &["-s", "students,schools"]);
+    assert_exit(&o, 0);
+    let o = run(
+        &dir,
+        "delete",
+        &["-s", "studentSchoolAssociations", "--yes"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(sb.count("studentSchoolAssociations"), 0);
+    let o = run(&dir, "fetch", &["-s", "students"]);
+    assert_exit(&o, 0);
+    let fetched = std::fs::read_to_string(dir.join("data/students.jsonl")).unwrap();
+    assert_eq!(fetched.lines().count() as u64, students(&files));
+
+    // with a school-year context: discovery at the root shows {schoolYear}
+    let sb = Sandbox::start(Version::Ds50, &["--dms", "--contexts", "2025"]);
+    generate(&dir.join("data"), 5, 6);
+    config(&dir, &sb.base, YEAR_2025, TESTKEY);
+    let o = run(&dir, "send", &["-s", "students", "-f"]);
+    assert_exit(&o, 0);
+    assert!(
+        text(&o).contains(&format!("data URL: {}/2025/data (", sb.base)),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(records(&sb, "context:2025", "students"), students(&files));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,6 +63,11 @@ struct ServeArgs {
     /// {schoolYearFromRoute}.
     #[arg(long, value_delimiter = ',')]
     contexts: Vec<String>,
+    /// The Ed-Fi Data Management Service's layout instead of the ODS/API's: data at
+    /// /data/{namespace}/{endpoint} (no /v3), its discovery document, the OpenAPI documents listed
+    /// at /metadata/specifications and the dependencies at /metadata/dependencies.
+    #[arg(long)]
+    dms: bool,
     /// Token lifetime in seconds.
     #[arg(long, default_value_t = 1800)]
     token_ttl: u64,
@@ -200,6 +205,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         relationship_auth: args.relationship_auth,
         tenants: args.tenants.clone(),
         contexts: args.contexts.clone(),
+        dms: args.dms,
     };
     let sb = Sandbox::new(
         api,

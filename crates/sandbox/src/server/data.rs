@@ -20,6 +20,8 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The collection a data request addresses: one endpoint in the store of an instance/year.
 pub(super) struct Collection {
+    /// The tenant and context segments of the URL ("" for none, else e.g. "/a/2025").
+    pub(super) root: String,
     /// The instance/year segments of the URL ("" for none, else e.g. "255901/2024").
     pub(super) prefix: String,
     pub(super) store: Arc<RwLock<Store>>,
@@ -199,8 +201,10 @@ fn location_base(sb: &Sandbox, c: &Collection) -> String {
         format!("{}/", c.prefix)
     };
     format!(
-        "{}/data/v3/{prefix}{}/{}",
+        "{}{}{}{prefix}{}/{}",
         sb.base(),
+        c.root,
+        sb.data_path(),
         endpoint.namespace,
         endpoint.name
     )

@@ -11,12 +11,30 @@ use axum::http::{header, Response};
 use axum::response::IntoResponse;
 use serde_json::json;
 
-/// `/`: versions, the data model and the URLs of the other parts, as an ODS/API tells them.
+/// `/`: versions, the data model and the URLs of the other parts, as an ODS/API tells them (or
+/// the DMS, `--dms`), below the request's root (tenant and context, templates where not given).
 pub(super) async fn discovery(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
     let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
+    let model = json!([{"name": "Ed-Fi", "version": sb.cfg.data_model_version, "informationalVersion": format!("Ed-Fi Data Standard {}", sb.cfg.data_model_version)}]);
+    if sb.cfg.dms {
+        return axum::Json(json!({
+            "version": "1.0.0",
+            "applicationName": "Ed-Fi Alliance Data Management Service",
+            "informationalVersion": "edfi-sandbox",
+            "dataModels": model,
+            "urls": {
+                "dependencies": format!("{base}/metadata/dependencies"),
+                "openApiMetadata": format!("{base}/metadata/specifications"),
+                "oauth": format!("{base}/oauth/token"),
+                "dataManagementApi": format!("{base}/data"),
+                "xsdMetadata": format!("{base}/metadata/xsd"),
+            }
+        }))
+        .into_response();
+    }
     let version = match sb.api.style {
         ErrorStyle::V72 => "7.2",
         ErrorStyle::V71 => "7.1",
@@ -27,7 +45,7 @@ pub(super) async fn discovery(
         "suite": "3",
         "build": format!("{version}.0.0"),
         "apiMode": "Sandbox",
-        "dataModels": [{"name": "Ed-Fi", "version": sb.cfg.data_model_version, "informationalVersion": format!("Ed-Fi Data Standard {}", sb.cfg.data_model_version)}],
+        "dataModels": model,
         "urls": {
             "dependencies": format!("{base}/metadata/data/v3/dependencies"),
             "openApiMetadata": format!("{base}/metadata/"),
@@ -39,15 +57,41 @@ pub(super) async fn discovery(
     .into_response()
 }
 
-/// `/metadata`: where the two OpenAPI documents are.
+/// `/metadata` of the DMS: where its parts are.
+pub(super) async fn dms_metadata(
+    State(sb): State<Shared>,
+    Extension(root): Extension<Root>,
+) -> Response<Body> {
+    let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
+    axum::Json(json!({
+        "dependencies": format!("{base}/metadata/dependencies"),
+        "specifications": format!("{base}/metadata/specifications"),
+        "xsdMetadata": format!("{base}/metadata/xsd"),
+    }))
+    .into_response()
+}
+
+/// The listing of the two OpenAPI documents (`/metadata` of the ODS/API, `/metadata/specifications`
+/// of the DMS).
 pub(super) async fn metadata_list(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
     let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
+    let (resources, descriptors) = if sb.cfg.dms {
+        (
+            format!("{base}/metadata/specifications/resources-spec.json"),
+            format!("{base}/metadata/specifications/descriptors-spec.json"),
+        )
+    } else {
+        (
+            format!("{base}/metadata/data/v3/resources/swagger.json"),
+            format!("{base}/metadata/data/v3/descriptors/swagger.json"),
+        )
+    };
     axum::Json(json!([
-        {"name": "Resources", "endpointUri": format!("{base}/metadata/data/v3/resources/swagger.json"), "prefix": ""},
-        {"name": "Descriptors", "endpointUri": format!("{base}/metadata/data/v3/descriptors/swagger.json"), "prefix": ""},
+        {"name": "Resources", "endpointUri": resources, "prefix": ""},
+        {"name": "Descriptors", "endpointUri": descriptors, "prefix": ""},
     ]))
     .into_response()
 }

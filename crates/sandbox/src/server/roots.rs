@@ -18,6 +18,8 @@ pub(super) struct Root {
 
 /// The route template of a context segment discovery shows at the API's root.
 pub(super) const CONTEXT_TEMPLATE: &str = "{schoolYearFromRoute}";
+/// ... as the DMS names it.
+pub(super) const DMS_CONTEXT_TEMPLATE: &str = "{schoolYear}";
 /// ... and of a tenant segment.
 pub(super) const TENANT_TEMPLATE: &str = "{tenantIdentifier}";
 
@@ -32,7 +34,12 @@ impl Root {
         }
         if !cfg.contexts.is_empty() {
             p.push('/');
-            p.push_str(self.context.as_deref().unwrap_or(CONTEXT_TEMPLATE));
+            let template = if cfg.dms {
+                DMS_CONTEXT_TEMPLATE
+            } else {
+                CONTEXT_TEMPLATE
+            };
+            p.push_str(self.context.as_deref().unwrap_or(template));
         }
         p
     }

@@ -1,12 +1,13 @@
 //! Which request reaches which handler: the router of the fixed pages, and the data routes
-//! `/data/v3[/instance][/year]/{namespace}/{endpoint}[/{id}]`, where the bearer token is
+//! `/data/v3[/instance][/year]/{namespace}/{endpoint}[/{id}]` (`/data/...` for the DMS, `--dms`),
+//! after the tenant and context segments of `roots.rs`, where the bearer token is
 //! checked and the method picks the operation of `data.rs`.
 
 use super::data::{self, Collection};
 use super::errors::unauthorized;
 use super::forms::decode_component;
 use super::metadata::{
-    dependencies_doc, descriptors_doc, discovery, metadata_list, resources_doc, stats,
+    dependencies_doc, descriptors_doc, discovery, dms_metadata, metadata_list, resources_doc, stats,
 };
 use super::oauth::{check_bearer, token};
 use super::roots::Root;
@@ -29,19 +30,37 @@ pub fn router(sb: Shared) -> Router {
         .allow_headers(Any)
         .expose_headers(Any)
         .max_age(Duration::from_secs(3600));
-    Router::new()
-        .route("/", get(discovery))
-        .route("/metadata", get(metadata_list))
-        .route("/metadata/", get(metadata_list))
-        .route(
-            "/metadata/data/v3/resources/swagger.json",
-            get(resources_doc),
-        )
-        .route(
-            "/metadata/data/v3/descriptors/swagger.json",
-            get(descriptors_doc),
-        )
-        .route("/metadata/data/v3/dependencies", get(dependencies_doc))
+    let docs = if sb.cfg.dms {
+        // the Ed-Fi DMS: /metadata/specifications lists the documents, dependencies beside it
+        Router::new()
+            .route("/metadata", get(dms_metadata))
+            .route("/metadata/", get(dms_metadata))
+            .route("/metadata/specifications", get(metadata_list))
+            .route("/metadata/specifications/", get(metadata_list))
+            .route(
+                "/metadata/specifications/resources-spec.json",
+                get(resources_doc),
+            )
+            .route(
+                "/metadata/specifications/descriptors-spec.json",
+                get(descriptors_doc),
+            )
+            .route("/metadata/dependencies", get(dependencies_doc))
+    } else {
+        Router::new()
+            .route("/metadata", get(metadata_list))
+            .route("/metadata/", get(metadata_list))
+            .route(
+                "/metadata/data/v3/resources/swagger.json",
+                get(resources_doc),
+            )
+            .route(
+                "/metadata/data/v3/descriptors/swagger.json",
+                get(descriptors_doc),
+            )
+            .route("/metadata/data/v3/dependencies", get(dependencies_doc))
+    };
+    docs.route("/", get(discovery))
         .route("/oauth/token", post(token))
         .route("/_sandbox/stats", get(stats))
         .fallback(data)
@@ -59,8 +78,8 @@ struct DataRoute {
 
 /// The route of a data URL: up to two numeric segments (instance, year) before
 /// `{namespace}/{endpoint}`, then at most an id.
-fn route(api: &Api, path: &str) -> Option<DataRoute> {
-    let rest = path.strip_prefix("/data/v3/")?;
+fn route(api: &Api, data: &str, path: &str) -> Option<DataRoute> {
+    let rest = path.strip_prefix(data)?;
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     for i in 0..segs.len().saturating_sub(1).min(3) {
         let ns = decode_component(segs[i]).to_ascii_lowercase();
@@ -98,7 +117,8 @@ async fn data(State(sb): State<Shared>, req: Request<Body>) -> Response<Body> {
 /// A data request: its route (404), its bearer token (401), then the operation of its method
 /// (405 for none).
 async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> {
-    let Some(DataRoute { prefix, ep, id }) = route(&sb.api, parts.uri.path()) else {
+    let Some(DataRoute { prefix, ep, id }) = route(&sb.api, sb.data_path(), parts.uri.path())
+    else {
         return sb.error_response(&ApiError::UnknownResource);
     };
     let root = parts.extensions.get::<Root>().cloned().unwrap_or_default();
@@ -107,6 +127,7 @@ async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> 
     }
     let c = Collection {
         store: sb.store(&root.store_key(&prefix)),
+        root: root.path(&sb.cfg),
         prefix,
         ep,
     };

@@ -43,6 +43,9 @@ pub struct ServeConfig {
     pub tenants: Vec<String>,
     /// Context segments (school years) before every route after the tenant (`--contexts`).
     pub contexts: Vec<String>,
+    /// The Ed-Fi Data Management Service's routes and discovery instead of the ODS/API's
+    /// (`--dms`): `/data/{namespace}/{endpoint}`, `/metadata/specifications`.
+    pub dms: bool,
 }
 
 impl ServeConfig {
@@ -64,6 +67,7 @@ impl ServeConfig {
             relationship_auth: false,
             tenants: vec![],
             contexts: vec![],
+            dms: false,
         }
     }
 }
@@ -158,6 +162,15 @@ impl Sandbox {
             .entry(prefix.to_string())
             .or_insert_with(|| Arc::new(RwLock::new(self.seed.clone())))
             .clone()
+    }
+
+    /// The path of the data API below a root: `/data/v3/` (ODS/API) or `/data/` (DMS).
+    pub(super) fn data_path(&self) -> &'static str {
+        if self.cfg.dms {
+            "/data/"
+        } else {
+            "/data/v3/"
+        }
     }
 
     /// The base URL the sandbox listens at (`http://127.0.0.1:PORT`).
