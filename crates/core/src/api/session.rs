@@ -92,6 +92,32 @@ fn answer_of(result: &Result<HttpResponse, TransportError>, now_ms: i64) -> Answ
     }
 }
 
+/// The token cap a 429 of the token endpoint names (`urn:ed-fi:api:security:authentication:
+/// too-many-tokens`): "the API allows N live tokens per client" (N from its message when given).
+fn too_many_tokens(r: &HttpResponse) -> Option<String> {
+    if r.status != 429 {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&r.body).ok()?;
+    let text = body.to_string();
+    if !text.contains("too-many-tokens") && !text.contains("Too many access tokens") {
+        return None;
+    }
+    let limit = text
+        .split("limit is ")
+        .nth(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .filter(|n| !n.is_empty());
+    Some(match limit {
+        Some(n) => format!("the API allows {n} live tokens per client"),
+        None => "the API's limit of live tokens per client is reached".to_string(),
+    })
+}
+
 fn swap_scheme(url: &str) -> Option<String> {
     if let Some(rest) = url.strip_prefix("http://") {
         Some(format!("https://{rest}"))
@@ -300,6 +326,7 @@ impl<'a> Session<'a> {
         let credentials = format!("{}:{}", api.client_id, api.client_secret.expose());
         let body = query_string(&[("grant_type", "client_credentials")]).into_bytes();
         let mut attempt = 0u32;
+        let started_ms = self.clock.now_unix_ms();
         loop {
             let req = HttpRequest {
                 method: Method::Post,
@@ -319,6 +346,32 @@ impl<'a> Session<'a> {
                 timeout: self.timeout,
             };
             let result = self.http.send(req).await;
+            if let Some(cap) = result.as_ref().ok().and_then(too_many_tokens) {
+                // the client holds all the live tokens the API allows: wait for one to expire,
+                // within connection.timeout, then say so
+                let waited = self.clock.now_unix_ms() - started_ms;
+                let delay = self.retry.backoff(attempt + 1, self.clock.random());
+                if waited as f64 + delay.as_secs_f64() * 1000.0
+                    <= self.timeout.as_secs_f64() * 1000.0
+                {
+                    self.log(
+                        LogLevel::Warning,
+                        format!("the API refuses more tokens for this client ({cap}); retrying in {:.1}s", delay.as_secs_f64()),
+                    );
+                    self.clock.sleep(delay).await;
+                    attempt += 1;
+                    continue;
+                }
+                return Err(SessionError::Auth {
+                    url: self.urls.oauth.clone(),
+                    reason: format!(
+                        "429 Too Many Tokens: {cap}, and none expired within connection.timeout \
+                         ({:.0}s); other processes with the same client_id hold them (tokens \
+                         are reused until they expire)",
+                        self.timeout.as_secs_f64()
+                    ),
+                });
+            }
             if let RetryDecision::RetryAfter(delay) = self.retry_decision(attempt, &result) {
                 self.clock.sleep(delay).await;
                 attempt += 1;
@@ -448,6 +501,7 @@ impl<'a> Session<'a> {
     ) -> Result<Result<HttpResponse, TransportError>, SessionError> {
         let mut attempt = 0u32;
         let mut refreshed = 0u32;
+        let first = self.first_answers.issue(&self.urls.data, url);
         loop {
             // the token is read once the request has its place on the wire: a request may wait
             // for its place longer than a token lives
@@ -495,7 +549,7 @@ impl<'a> Session<'a> {
             }
             let RetryDecision::RetryAfter(delay) = self.retry_decision(attempt, &result) else {
                 if let Ok(r) = &result {
-                    if self.first_answers.wrong_url(&self.urls.data, url, r.status) {
+                    if self.first_answers.wrong_url(first, r.status) {
                         return Err(SessionError::NotFound {
                             url: self.urls.data.clone(),
                             first: routes::FIRST_ANSWERS,

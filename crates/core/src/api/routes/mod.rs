@@ -157,30 +157,40 @@ fn layout(base_url: &str, discovery: &Value) -> Option<Vec<String>> {
     Some(data[shared.min(data.len())..].to_vec())
 }
 
-/// How many first answers to a collection (a POST, a GET of `{data}/{namespace}/{endpoint}`)
-/// must all be 404 for the data URL to be called wrong.
+/// How many first requests to a collection (a POST, a GET of `{data}/{namespace}/{endpoint}`)
+/// must all answer 404 for the data URL to be called wrong.
 pub const FIRST_ANSWERS: u32 = 5;
 
-/// Watches the first answers to collection requests: when the first [`FIRST_ANSWERS`] are all
-/// 404 (not found), the data URL is wrong (a mode or year mistake), and every request of the run
-/// would fail the same way.
+/// Watches the first requests to collections, in the order they are issued (answers to
+/// endpoints the API lacks come back first, so the order of answers would mislead): when the
+/// first [`FIRST_ANSWERS`] all answer 404 (not found), the data URL is wrong (a mode or year
+/// mistake), and every request of the run would fail the same way.
 #[derive(Debug, Default)]
 pub struct FirstAnswers {
-    answers: std::cell::Cell<u32>,
+    issued: std::cell::Cell<u32>,
     not_found: std::cell::Cell<u32>,
 }
 
+/// A request among the first to collections ([`FirstAnswers::issue`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FirstRequest;
+
 impl FirstAnswers {
-    /// Counts an answer to a request of `url`; true when it makes the first answers all 404.
-    pub fn wrong_url(&self, data_url: &str, url: &str, status: u16) -> bool {
-        let answers = self.answers.get();
-        if answers >= FIRST_ANSWERS || !is_collection(data_url, url) {
+    /// A request of `url` is issued: a ticket when it is among the first to collections.
+    pub fn issue(&self, data_url: &str, url: &str) -> Option<FirstRequest> {
+        let issued = self.issued.get();
+        (issued < FIRST_ANSWERS && is_collection(data_url, url)).then(|| {
+            self.issued.set(issued + 1);
+            FirstRequest
+        })
+    }
+
+    /// The final answer of a first request; true when it makes the first requests all 404.
+    pub fn wrong_url(&self, ticket: Option<FirstRequest>, status: u16) -> bool {
+        if ticket.is_none() || status != 404 {
             return false;
         }
-        self.answers.set(answers + 1);
-        if status == 404 {
-            self.not_found.set(self.not_found.get() + 1);
-        }
+        self.not_found.set(self.not_found.get() + 1);
         self.not_found.get() == FIRST_ANSWERS
     }
 }

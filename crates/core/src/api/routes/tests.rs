@@ -206,21 +206,39 @@ fn data_url_overrides_everything_and_no_discovery_means_the_mode() {
 }
 
 #[test]
-fn the_first_answers_to_collections_all_404_call_the_data_url_wrong() {
+fn the_first_requests_to_collections_all_404_call_the_data_url_wrong() {
     let data = "http://h/data/v3/2025";
     let f = FirstAnswers::default();
     // a GET by id or another URL does not count
-    assert!(!f.wrong_url(data, "http://h/data/v3/2025/ed-fi/students/abc", 404));
-    assert!(!f.wrong_url(data, "http://h/oauth/token", 404));
-    for _ in 0..FIRST_ANSWERS - 1 {
-        assert!(!f.wrong_url(data, "http://h/data/v3/2025/ed-fi/students", 404));
+    assert!(f
+        .issue(data, "http://h/data/v3/2025/ed-fi/students/abc")
+        .is_none());
+    assert!(f.issue(data, "http://h/oauth/token").is_none());
+    let first: Vec<_> = (0..FIRST_ANSWERS)
+        .map(|_| f.issue(data, "http://h/data/v3/2025/ed-fi/students?limit=0"))
+        .collect();
+    assert!(first.iter().all(Option::is_some));
+    assert!(
+        f.issue(data, "http://h/data/v3/2025/ed-fi/schools")
+            .is_none(),
+        "only the first"
+    );
+    for t in &first[1..] {
+        assert!(!f.wrong_url(*t, 404));
     }
-    assert!(f.wrong_url(data, "http://h/data/v3/2025/ed-fi/students?limit=0", 404));
-    // one success among the first answers: never
+    assert!(f.wrong_url(first[0], 404));
+    // one of the first requests found: never, however many 404s answer first
     let f = FirstAnswers::default();
-    assert!(!f.wrong_url(data, "http://h/data/v3/2025/ed-fi/schools", 201));
-    for _ in 0..2 * FIRST_ANSWERS {
-        assert!(!f.wrong_url(data, "http://h/data/v3/2025/ed-fi/students", 404));
+    let first: Vec<_> = (0..FIRST_ANSWERS)
+        .map(|_| f.issue(data, "http://h/data/v3/2025/ed-fi/schools"))
+        .collect();
+    for _ in 0..10 {
+        let later = f.issue(data, "http://h/data/v3/2025/ed-fi/busRouteDescriptors");
+        assert!(!f.wrong_url(later, 404));
+    }
+    assert!(!f.wrong_url(first[0], 200));
+    for t in &first[1..] {
+        assert!(!f.wrong_url(*t, 404));
     }
 }
 
