@@ -68,6 +68,11 @@ struct ServeArgs {
     /// at /metadata/specifications and the dependencies at /metadata/dependencies.
     #[arg(long)]
     dms: bool,
+    /// Live tokens a client may hold, as the ODS/API's token limit: one more token request is
+    /// answered 429 "Too Many Tokens" (urn:ed-fi:api:security:authentication:too-many-tokens)
+    /// until one expires.
+    #[arg(long, default_value_t = 15)]
+    token_limit: usize,
     /// Token lifetime in seconds.
     #[arg(long, default_value_t = 1800)]
     token_ttl: u64,
@@ -206,6 +211,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         tenants: args.tenants.clone(),
         contexts: args.contexts.clone(),
         dms: args.dms,
+        token_limit: args.token_limit,
     };
     let sb = Sandbox::new(
         api,

@@ -1,9 +1,11 @@
 //! OAuth: the token endpoint (client credentials in a Basic header or in a JSON or form body),
 //! the tokens it issues, and the bearer check of every data request.
 
+use super::errors::{message, problem};
 use super::forms::url_form;
 use super::roots::Root;
-use super::state::{Sandbox, Shared};
+use super::state::{IssuedToken, Sandbox, Shared};
+use crate::store::ErrorStyle;
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, State};
 use axum::http::{header, HeaderMap, Response, StatusCode};
@@ -23,28 +25,67 @@ pub(super) async fn token(
 ) -> Response<Body> {
     match grant(&sb, &root, &headers, &body) {
         Ok(body) => axum::Json(body).into_response(),
-        Err((status, error)) => (status, axum::Json(json!({ "error": error }))).into_response(),
+        Err(Refused::TooManyTokens) => too_many_tokens(&sb),
+        Err(Refused::OAuth(status, error)) => {
+            (status, axum::Json(json!({ "error": error }))).into_response()
+        }
+    }
+}
+
+/// The ODS/API's answer to a client that holds `--token-limit` live tokens (Ed-Fi-ODS
+/// `TooManyTokensException`; no `Retry-After`: its tokens live until they expire).
+fn too_many_tokens(sb: &Sandbox) -> Response<Body> {
+    let status = StatusCode::TOO_MANY_REQUESTS;
+    let detail = "The caller has authenticated too many times in too short of a time period.";
+    let error = format!(
+        "Too many access tokens have been requested (limit is {}). Access tokens should be reused until they expire.",
+        sb.cfg.token_limit
+    );
+    match sb.api.style {
+        ErrorStyle::V72 => problem(
+            status,
+            "urn:ed-fi:api:security:authentication:too-many-tokens",
+            "Too Many Tokens",
+            detail,
+            Some(("errors", json!([error]))),
+        ),
+        ErrorStyle::V71 => message(status, &format!("{detail} {error}"), None),
     }
 }
 
 /// An OAuth error: its status and `error` code.
 type Refusal = (StatusCode, &'static str);
 
+/// Why a token is not granted.
+enum Refused {
+    OAuth(StatusCode, &'static str),
+    TooManyTokens,
+}
+
+impl From<Refusal> for Refused {
+    fn from((status, error): Refusal) -> Refused {
+        Refused::OAuth(status, error)
+    }
+}
+
 /// The body of a granted token request, or why it is refused.
-fn grant(sb: &Sandbox, root: &Root, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refusal> {
+fn grant(sb: &Sandbox, root: &Root, headers: &HeaderMap, body: &[u8]) -> Result<Value, Refused> {
     let fields = request_fields(headers, body)?;
     let creds = client_credentials(headers, &fields)?;
     if fields.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return Err((StatusCode::BAD_REQUEST, "unsupported_grant_type"));
+        return Err(Refused::OAuth(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+        ));
     }
     // a client bound to a tenant gets tokens at that tenant's root only
     let known = sb.cfg.clients.iter().any(|c| {
         c.id == creds.0 && c.secret == creds.1 && (c.tenant.is_none() || c.tenant == root.tenant)
     });
     if !known {
-        return Err((StatusCode::UNAUTHORIZED, "invalid_client"));
+        return Err(Refused::OAuth(StatusCode::UNAUTHORIZED, "invalid_client"));
     }
-    let token = issue_token(sb, root);
+    let token = issue_token(sb, root, &creds.0).ok_or(Refused::TooManyTokens)?;
     let mut body = json!({"access_token": token, "expires_in": sb.cfg.token_ttl.as_secs(), "token_type": "bearer"});
     if let Some(scope) = fields.get("scope") {
         body["scope"] = json!(scope);
@@ -74,7 +115,7 @@ pub(super) fn check_bearer(
     }
     // a token works in the tenant it was issued in
     match sb.tokens.lock().get(token) {
-        Some((exp, tenant)) if *exp > Instant::now() && *tenant == root.tenant => Ok(()),
+        Some(t) if t.expires > Instant::now() && t.tenant == root.tenant => Ok(()),
         _ => Err("Invalid token"),
     }
 }
@@ -148,13 +189,25 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
 }
 
 /// A new token, valid for `--token-ttl`, counted, and appended to the `--log-tokens` file.
-fn issue_token(sb: &Sandbox, root: &Root) -> String {
+/// A new token for `client` in `root`'s tenant; None when the client already holds
+/// `--token-limit` live tokens.
+fn issue_token(sb: &Sandbox, root: &Root, client: &str) -> Option<String> {
     let token = uuid::Uuid::new_v4().simple().to_string();
     {
         let mut tokens = sb.tokens.lock();
         let now = Instant::now();
-        tokens.retain(|_, (exp, _)| *exp > now);
-        tokens.insert(token.clone(), (now + sb.cfg.token_ttl, root.tenant.clone()));
+        tokens.retain(|_, t| t.expires > now);
+        if tokens.values().filter(|t| t.client == client).count() >= sb.cfg.token_limit {
+            return None;
+        }
+        tokens.insert(
+            token.clone(),
+            IssuedToken {
+                expires: now + sb.cfg.token_ttl,
+                tenant: root.tenant.clone(),
+                client: client.to_string(),
+            },
+        );
     }
     sb.tokens_issued.fetch_add(1, Ordering::Relaxed);
     if let Some(path) = &sb.cfg.token_log {
@@ -168,5 +221,5 @@ fn issue_token(sb: &Sandbox, root: &Root) -> String {
             eprintln!("cannot log the token to {}: {e}", path.display());
         }
     }
-    token
+    Some(token)
 }

@@ -46,6 +46,8 @@ pub struct ServeConfig {
     /// The Ed-Fi Data Management Service's routes and discovery instead of the ODS/API's
     /// (`--dms`): `/data/{namespace}/{endpoint}`, `/metadata/specifications`.
     pub dms: bool,
+    /// Live tokens a client may hold (`--token-limit`; the ODS/API's default is 15).
+    pub token_limit: usize,
 }
 
 impl ServeConfig {
@@ -68,6 +70,7 @@ impl ServeConfig {
             tenants: vec![],
             contexts: vec![],
             dms: false,
+            token_limit: 15,
         }
     }
 }
@@ -119,13 +122,22 @@ pub struct Documents {
     pub dependencies: Bytes,
 }
 
+/// A bearer token the sandbox issued.
+pub(super) struct IssuedToken {
+    pub expires: Instant,
+    /// The tenant it was issued in (it works there only).
+    pub tenant: Option<String>,
+    /// The client it was issued to (for `--token-limit`).
+    pub client: String,
+}
+
 /// Shared state of a running sandbox.
 pub struct Sandbox {
     pub api: Api,
     seed: Store,
     stores: Mutex<HashMap<String, Arc<RwLock<Store>>>>,
-    /// Issued bearer tokens → when they expire, and the tenant they were issued in.
-    pub(super) tokens: Mutex<HashMap<String, (Instant, Option<String>)>>,
+    /// Issued bearer tokens.
+    pub(super) tokens: Mutex<HashMap<String, IssuedToken>>,
     pub(super) tokens_issued: AtomicU64,
     pub(super) stats: Mutex<Stats>,
     pub(super) rng: Mutex<SmallRng>,
