@@ -263,3 +263,60 @@ fn the_dms_layout_send_count_fetch_delete() {
     assert_eq!(records(&sb, "context:2025", "students"), students(&files));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 20 `lightbeam count` processes at once against an API that allows 15 live tokens per client.
+fn twenty_counts(token_ttl: &str, timeout: &str) -> (Sandbox, Vec<std::process::Output>) {
+    let dir = tmp_dir(&format!("routes-tokens-{token_ttl}"));
+    generate(&dir.join("data"), 5, 7);
+    let sb = Sandbox::start(
+        Version::Ds50,
+        &["--token-limit", "15", "--token-ttl", token_ttl],
+    );
+    write_config(&dir, &sb.base, &format!("  timeout: {timeout}\n"), "");
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            std::process::Command::new(bin("lightbeam"))
+                .args(["count", "-c", "lightbeam.yaml", "-s", "students"])
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    (sb, outputs)
+}
+
+#[test]
+fn twenty_processes_and_a_cap_of_15_tokens_succeed_or_fail_clearly() {
+    // tokens that expire in 3 s: the five that wait get theirs, within connection.timeout
+    let (sb, outputs) = twenty_counts("3", "30");
+    for o in &outputs {
+        assert_exit(o, 0);
+    }
+    assert!(sb.stats()["tokens_issued"].as_u64().unwrap() >= 20);
+    // tokens that live 30 minutes: 15 succeed, 5 fail saying why
+    let (_sb, outputs) = twenty_counts("1800", "4");
+    let failed: Vec<_> = outputs
+        .iter()
+        .filter(|o| o.status.code() != Some(0))
+        .collect();
+    assert_eq!(
+        failed.len(),
+        5,
+        "{:?}",
+        outputs.iter().map(text).collect::<Vec<_>>()
+    );
+    for o in failed {
+        assert_exit(o, 255);
+        assert!(
+            text(o).contains("429 Too Many Tokens: the API allows 15 live tokens per client, and none expired within connection.timeout (4s)"),
+            "{}",
+            text(o)
+        );
+    }
+}

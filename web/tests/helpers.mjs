@@ -23,7 +23,10 @@ export const SANDBOX_DOCS = [
 
 /** Starts a seeded sandbox; resolves to { url, stop }. */
 export function startSandbox(extra = []) {
-  const child = spawn(SANDBOX, ['serve', ...SANDBOX_DOCS, ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // every run of the page takes a token: the ODS/API's cap of 15 live tokens is lifted unless a
+  // test sets its own
+  const limit = extra.includes('--token-limit') ? [] : ['--token-limit', '100000'];
+  const child = spawn(SANDBOX, ['serve', ...SANDBOX_DOCS, ...limit, ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
     rl.once('line', (url) => resolve({ url: url.trim(), stop: () => child.kill() }));

@@ -151,11 +151,19 @@ impl Drop for Sandbox {
 
 impl Sandbox {
     /// `edfi-sandbox serve` with the documents of `version` and `extra` arguments (a
-    /// `--seed-dir` among them adds to the version's seeds).
+    /// `--seed-dir` among them adds to the version's seeds). Unless `extra` sets
+    /// `--token-limit`, the ODS/API's cap of 15 live tokens per client is lifted: journeys run
+    /// many processes against one sandbox (the Python tool, and ours, take a token each).
     pub fn start(version: Version, extra: &[&str]) -> Sandbox {
+        let token_limit: &[&str] = if extra.contains(&"--token-limit") {
+            &[]
+        } else {
+            &["--token-limit", "100000"]
+        };
         let mut child = Command::new(bin("edfi-sandbox"))
             .arg("serve")
             .args(version.serve_args())
+            .args(token_limit)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
