@@ -729,6 +729,34 @@ mod tests {
     }
 
     #[test]
+    fn too_many_tokens_in_both_error_styles_and_nothing_else() {
+        let answer = |status: u16, body: &str| HttpResponse {
+            status,
+            headers: vec![],
+            body: body.as_bytes().to_vec(),
+        };
+        // ODS/API 7.2+: problem details (Ed-Fi-ODS TooManyTokensException)
+        let v72 = r#"{"detail":"The caller has authenticated too many times in too short of a time period.","type":"urn:ed-fi:api:security:authentication:too-many-tokens","title":"Too Many Tokens","status":429,"errors":["Too many access tokens have been requested (limit is 15). Access tokens should be reused until they expire."]}"#;
+        assert_eq!(
+            too_many_tokens(&answer(429, v72)).as_deref(),
+            Some("the API allows 15 live tokens per client")
+        );
+        // a message without the limit
+        let bare = r#"{"type":"urn:ed-fi:api:security:authentication:too-many-tokens"}"#;
+        assert_eq!(
+            too_many_tokens(&answer(429, bare)).as_deref(),
+            Some("the API's limit of live tokens per client is reached")
+        );
+        // any other 429, or another status: not this
+        assert_eq!(
+            too_many_tokens(&answer(429, r#"{"message":"slow down"}"#)),
+            None
+        );
+        assert_eq!(too_many_tokens(&answer(400, v72)), None);
+        assert_eq!(too_many_tokens(&answer(429, "<html>busy</html>")), None);
+    }
+
+    #[test]
     fn an_unexpanded_variable_is_recognised_only_as_the_whole_value() {
         assert_eq!(unexpanded_variable("${EDFI_SECRET}"), Some("EDFI_SECRET"));
         assert_eq!(unexpanded_variable(" $EDFI_SECRET "), Some("EDFI_SECRET"));
