@@ -73,6 +73,10 @@ struct ServeArgs {
     /// until one expires.
     #[arg(long, default_value_t = 15)]
     token_limit: usize,
+    /// ODS/API 7.3's cursor paging beside offset paging: pageToken/pageSize, the Next-Page-Token
+    /// header, GET /{resource}/partitions?number=N.
+    #[arg(long)]
+    cursor_paging: bool,
     /// Token lifetime in seconds.
     #[arg(long, default_value_t = 1800)]
     token_ttl: u64,
@@ -212,6 +216,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         contexts: args.contexts.clone(),
         dms: args.dms,
         token_limit: args.token_limit,
+        cursor_paging: args.cursor_paging,
     };
     let sb = Sandbox::new(
         api,

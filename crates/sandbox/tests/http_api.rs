@@ -581,3 +581,99 @@ fn swagger2_documents() {
     assert_eq!(r.json::<Vec<Value>>().unwrap().len(), 1);
     assert_eq!(total_count(&sb, &t, "/tpdm/candidates"), "0");
 }
+
+/// GET `path` with `t`: its status, `Next-Page-Token` and body.
+fn get_page(sb: &Sandbox, t: &str, path: &str) -> (u16, Option<String>, Value) {
+    let r = sb.get(t, path);
+    let status = r.status().as_u16();
+    let next = r
+        .headers()
+        .get("next-page-token")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, next, r.json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn cursor_paging_partitions_and_its_parameter_checks() {
+    // 6,000 students seeded: more than one partition of at least 5 x 500
+    let dir = std::env::temp_dir().join(format!("sandbox-cursor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines: Vec<String> = (0..6000)
+        .map(|i| student(&format!("c{i}")).to_string())
+        .collect();
+    std::fs::write(dir.join("students.jsonl"), lines.join("\n")).unwrap();
+    let seed = dir.display().to_string();
+    let sb = Sandbox::start(Version::Ds50, &["--cursor-paging", "--seed-dir", &seed]);
+    let t = sb.token();
+    let (status, _, body) = get_page(&sb, &t, "/ed-fi/students/partitions?number=2");
+    assert_eq!(status, 200);
+    let tokens: Vec<String> = body["pageTokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tokens.len(), 2, "{body}");
+    // each partition paged to its empty end; together every student once
+    let mut seen = std::collections::BTreeSet::new();
+    for token in tokens {
+        let mut token = Some(token);
+        let mut in_partition = 0;
+        while let Some(tk) = token {
+            let (status, next, page) = get_page(
+                &sb,
+                &t,
+                &format!("/ed-fi/students?pageToken={tk}&pageSize=500"),
+            );
+            assert_eq!(status, 200, "{page}");
+            let items = page.as_array().unwrap();
+            assert_eq!(
+                next.is_some(),
+                !items.is_empty(),
+                "a token only after items"
+            );
+            for s in items {
+                assert!(seen.insert(s["studentUniqueId"].as_str().unwrap().to_string()));
+            }
+            in_partition += items.len();
+            token = next;
+        }
+        assert_eq!(in_partition, 3000);
+    }
+    assert_eq!(seen.len(), 6000);
+    // filters apply within a page; few matches make one partition
+    let (_, _, body) = get_page(&sb, &t, "/ed-fi/students/partitions?studentUniqueId=c17");
+    let only = body["pageTokens"][0].as_str().unwrap().to_string();
+    let (_, _, page) = get_page(
+        &sb,
+        &t,
+        &format!("/ed-fi/students?pageToken={only}&studentUniqueId=c17"),
+    );
+    assert_eq!(page.as_array().unwrap().len(), 1);
+    // the ODS's checks, each a 400 with its message
+    for (query, message) in [
+        (format!("pageToken={only}&offset=5"), "Both offset and pageToken parameters were provided, but they support alternative paging approaches and cannot be used together."),
+        (format!("pageToken={only}&limit=5"), "Use pageSize instead of limit when using cursor paging with pageToken."),
+        (format!("pageToken={only}&pageSize=501"), "PageSize must be a value between 0 and 500."),
+        (format!("pageToken={only}&totalCount=true"), "Total count cannot be determined while using cursor paging (when pageToken is specified)."),
+        ("pageSize=5".to_string(), "PageToken is required when pageSize is specified."),
+        ("pageToken=bm9wZQ".to_string(), "The page token provided was invalid."),
+    ] {
+        let (status, _, body) = get_page(&sb, &t, &format!("/ed-fi/students?{query}"));
+        assert_eq!(status, 400, "{query}");
+        assert!(body.to_string().contains(message), "{query}: {body}");
+    }
+    let (status, _, body) = get_page(&sb, &t, "/ed-fi/students/partitions?number=201");
+    assert_eq!(status, 400);
+    assert!(body
+        .to_string()
+        .contains("Number of partitions must be between 1 and 200."));
+    // offset paging still works beside it
+    let (status, _, page) = get_page(&sb, &t, "/ed-fi/students?offset=5990&limit=25");
+    assert_eq!((status, page.as_array().unwrap().len()), (200, 10));
+    // without --cursor-paging there are no partitions
+    let plain = Sandbox::start(Version::Ds50, &[]);
+    let (status, _, _) = get_page(&plain, &plain.token(), "/ed-fi/students/partitions");
+    assert_eq!(status, 404);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -32,6 +32,11 @@ type Answer = Result<Response<Body>, ApiError>;
 
 /// GET of a collection: `offset`, `limit`, `totalCount` and filters by property.
 pub(super) fn list(sb: &Sandbox, c: &Collection, uri: &Uri) -> Answer {
+    if sb.cfg.cursor_paging {
+        if let Some(answer) = super::cursor::list(sb, c, uri) {
+            return answer;
+        }
+    }
     let (q, total_count) = list_query(sb.api.style, uri)?;
     let (items, total) = c.store.read().list(&sb.api, c.ep, &q);
     let mut resp = axum::Json(Value::Array(items)).into_response();
@@ -126,7 +131,7 @@ pub(super) fn delete(sb: &Sandbox, c: &Collection, id: &str, headers: &HeaderMap
 
 /// The query of a collection GET and whether `totalCount=true` asks for the `Total-Count`
 /// header; a bad `offset`, `limit` or `id` is a 400.
-fn list_query(style: ErrorStyle, uri: &Uri) -> Result<(Query, bool), ApiError> {
+pub(super) fn list_query(style: ErrorStyle, uri: &Uri) -> Result<(Query, bool), ApiError> {
     let mut q = Query {
         offset: 0,
         limit: 25,

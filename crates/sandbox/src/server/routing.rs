@@ -133,6 +133,9 @@ async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> 
     };
     let answer = match (&parts.method, id) {
         (&Method::GET, None) => data::list(sb, &c, &parts.uri),
+        (&Method::GET, Some(p)) if p == "partitions" && sb.cfg.cursor_paging => {
+            super::cursor::partitions(sb, &c, &parts.uri)
+        }
         (&Method::GET, Some(id)) => data::get(sb, &c, &id, &parts.headers),
         (&Method::POST, None) => data::post(sb, &c, body).await,
         (&Method::PUT, Some(id)) => data::put(sb, &c, &id, &parts.headers, body).await,

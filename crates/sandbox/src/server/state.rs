@@ -48,6 +48,8 @@ pub struct ServeConfig {
     pub dms: bool,
     /// Live tokens a client may hold (`--token-limit`; the ODS/API's default is 15).
     pub token_limit: usize,
+    /// ODS/API 7.3's cursor paging beside offset paging (`--cursor-paging`).
+    pub cursor_paging: bool,
 }
 
 impl ServeConfig {
@@ -71,6 +73,7 @@ impl ServeConfig {
             contexts: vec![],
             dms: false,
             token_limit: 15,
+            cursor_paging: false,
         }
     }
 }

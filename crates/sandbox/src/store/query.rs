@@ -107,6 +107,46 @@ impl Store {
         true
     }
 
+    /// Cursor paging (ODS/API 7.3): the matches whose position (the aggregate id) is within
+    /// `range`, in order, at most `size`; and the position of the last one.
+    pub fn list_range(
+        &self,
+        api: &Api,
+        ep: usize,
+        filters: &[(String, String)],
+        range: (usize, usize),
+        size: usize,
+    ) -> (Vec<Value>, Option<usize>) {
+        let records = self.endpoints[ep].records.iter().enumerate();
+        let mut items = Vec::new();
+        let mut last = None;
+        for (idx, rec) in records.skip(range.0).take_while(|(i, _)| *i <= range.1) {
+            if items.len() >= size {
+                break;
+            }
+            let Some(rec) = rec else { continue };
+            if !filters.is_empty() && !self.matches(api, ep, rec, filters) {
+                continue;
+            }
+            items.push(self.render(api, ep, idx));
+            last = Some(idx);
+        }
+        (items, last)
+    }
+
+    /// The positions of the matches (for `/partitions`).
+    pub fn positions(&self, api: &Api, ep: usize, filters: &[(String, String)]) -> Vec<usize> {
+        self.endpoints[ep]
+            .records
+            .iter()
+            .enumerate()
+            .filter_map(|(idx, rec)| {
+                let rec = rec.as_ref()?;
+                (filters.is_empty() || self.matches(api, ep, rec, filters)).then_some(idx)
+            })
+            .collect()
+    }
+
     /// GET collection: (items, total count of matches).
     pub fn list(&self, api: &Api, ep: usize, q: &Query) -> (Vec<Value>, usize) {
         let data = &self.endpoints[ep];
