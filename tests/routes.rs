@@ -320,3 +320,54 @@ fn twenty_processes_and_a_cap_of_15_tokens_succeed_or_fail_clearly() {
         );
     }
 }
+
+#[test]
+fn validate_resolves_remote_references_through_the_context_route() {
+    let dir = tmp_dir("routes-validate");
+    let data = dir.join("data");
+    generate(&data, 5, 8);
+    let sb = Sandbox::start(Version::Ds50, &["--contexts", "2025"]);
+    config(&dir, &sb.base, YEAR_2025, TESTKEY);
+    let o = run(
+        &dir,
+        "send",
+        &["-s", "localEducationAgencies,schools,students"],
+    );
+    assert_exit(&o, 0);
+    // the schools and students are now only in the API (in context 2025)
+    for f in ["localEducationAgencies", "schools", "students"] {
+        std::fs::remove_file(data.join(format!("{f}.jsonl"))).unwrap();
+    }
+    let all_methods = "validate:\n  methods: \"*\"\n";
+    let yaml = std::fs::read_to_string(dir.join("lightbeam.yaml")).unwrap();
+    std::fs::write(dir.join("lightbeam.yaml"), format!("{yaml}{all_methods}")).unwrap();
+    let (o, results) = run_with_results(
+        &dir,
+        "validate",
+        "results.json",
+        &["-s", "studentSchoolAssociations"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(results["total_records_failed"], 0, "{results}");
+    // a school the API does not have: a references failure
+    let file = data.join("studentSchoolAssociations.jsonl");
+    let text_of = std::fs::read_to_string(&file).unwrap();
+    let first = text_of.lines().next().unwrap();
+    let mut bad: serde_json::Value = serde_json::from_str(first).unwrap();
+    bad["schoolReference"]["schoolId"] = serde_json::json!(9_999_999);
+    std::fs::write(&file, format!("{text_of}{bad}\n")).unwrap();
+    let (o, results) = run_with_results(
+        &dir,
+        "validate",
+        "results.json",
+        &["-s", "studentSchoolAssociations"],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(results["total_records_failed"], 1, "{results}");
+    assert!(results.to_string().contains("references"), "{results}");
+    assert_eq!(
+        sb.stats()["requests"]["POST"]["201"].as_u64(),
+        Some(sb.creates())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
