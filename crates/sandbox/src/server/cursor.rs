@@ -82,7 +82,7 @@ pub(super) fn list(
     uri: &Uri,
 ) -> Option<Result<Response<Body>, ApiError>> {
     let p = paging(uri);
-    let Some(token) = p.page_token.clone() else {
+    let Some(token) = p.page_token.as_deref() else {
         if p.page_size.is_some() && !p.limit {
             return Some(Err(ApiError::Parameter(if p.offset {
                 "Use limit instead of pageSize when using limit/offset paging.".into()
@@ -92,7 +92,7 @@ pub(super) fn list(
         }
         return None;
     };
-    Some(page(sb, c, uri, &p, &token))
+    Some(page(sb, c, uri, &p, token))
 }
 
 fn page(
@@ -152,8 +152,7 @@ pub(super) fn partitions(
             number = Some(v.parse::<i64>().unwrap_or(0));
         }
     }
-    if let Some(n) = number.filter(|n| !(1..=200).contains(n)) {
-        let _ = n;
+    if number.is_some_and(|n| !(1..=200).contains(&n)) {
         return Err(ApiError::Parameter(
             "Number of partitions must be between 1 and 200.".into(),
         ));

@@ -20,8 +20,8 @@ const MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The collection a data request addresses: one endpoint in the store of an instance/year.
 pub(super) struct Collection {
-    /// The tenant and context segments of the URL ("" for none, else e.g. "/a/2025").
-    pub(super) root: String,
+    /// The URL of its root: the base URL and the tenant and context segments.
+    pub(super) root_url: String,
     /// The instance/year segments of the URL ("" for none, else e.g. "255901/2024").
     pub(super) prefix: String,
     pub(super) store: Arc<RwLock<Store>>,
@@ -206,9 +206,8 @@ fn location_base(sb: &Sandbox, c: &Collection) -> String {
         format!("{}/", c.prefix)
     };
     format!(
-        "{}{}{}{prefix}{}/{}",
-        sb.base(),
-        c.root,
+        "{}{}{prefix}{}/{}",
+        c.root_url,
         sb.data_path(),
         endpoint.namespace,
         endpoint.name

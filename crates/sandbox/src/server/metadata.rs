@@ -17,7 +17,8 @@ pub(super) async fn discovery(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
-    let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
+    let base = sb.root_url(&root);
+    let paths = sb.doc_paths();
     let model = json!([{"name": "Ed-Fi", "version": sb.cfg.data_model_version, "informationalVersion": format!("Ed-Fi Data Standard {}", sb.cfg.data_model_version)}]);
     if sb.cfg.dms {
         return axum::Json(json!({
@@ -26,8 +27,8 @@ pub(super) async fn discovery(
             "informationalVersion": "edfi-sandbox",
             "dataModels": model,
             "urls": {
-                "dependencies": format!("{base}/metadata/dependencies"),
-                "openApiMetadata": format!("{base}/metadata/specifications"),
+                "dependencies": format!("{base}{}", paths.dependencies),
+                "openApiMetadata": format!("{base}{}", paths.listing),
                 "oauth": format!("{base}/oauth/token"),
                 "dataManagementApi": format!("{base}/data"),
                 "xsdMetadata": format!("{base}/metadata/xsd"),
@@ -47,8 +48,8 @@ pub(super) async fn discovery(
         "apiMode": "Sandbox",
         "dataModels": model,
         "urls": {
-            "dependencies": format!("{base}/metadata/data/v3/dependencies"),
-            "openApiMetadata": format!("{base}/metadata/"),
+            "dependencies": format!("{base}{}", paths.dependencies),
+            "openApiMetadata": format!("{base}{}/", paths.listing),
             "oauth": format!("{base}/oauth/token"),
             "dataManagementApi": format!("{base}/data/v3/"),
             "xsdMetadata": format!("{base}/metadata/xsd"),
@@ -62,10 +63,10 @@ pub(super) async fn dms_metadata(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
-    let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
+    let base = sb.root_url(&root);
     axum::Json(json!({
-        "dependencies": format!("{base}/metadata/dependencies"),
-        "specifications": format!("{base}/metadata/specifications"),
+        "dependencies": format!("{base}{}", sb.doc_paths().dependencies),
+        "specifications": format!("{base}{}", sb.doc_paths().listing),
         "xsdMetadata": format!("{base}/metadata/xsd"),
     }))
     .into_response()
@@ -77,18 +78,12 @@ pub(super) async fn metadata_list(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
-    let base = format!("{}{}", sb.base(), root.path(&sb.cfg));
-    let (resources, descriptors) = if sb.cfg.dms {
-        (
-            format!("{base}/metadata/specifications/resources-spec.json"),
-            format!("{base}/metadata/specifications/descriptors-spec.json"),
-        )
-    } else {
-        (
-            format!("{base}/metadata/data/v3/resources/swagger.json"),
-            format!("{base}/metadata/data/v3/descriptors/swagger.json"),
-        )
-    };
+    let base = sb.root_url(&root);
+    let paths = sb.doc_paths();
+    let (resources, descriptors) = (
+        format!("{base}{}", paths.resources),
+        format!("{base}{}", paths.descriptors),
+    );
     axum::Json(json!([
         {"name": "Resources", "endpointUri": resources, "prefix": ""},
         {"name": "Descriptors", "endpointUri": descriptors, "prefix": ""},

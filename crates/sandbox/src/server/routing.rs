@@ -30,36 +30,19 @@ pub fn router(sb: Shared) -> Router {
         .allow_headers(Any)
         .expose_headers(Any)
         .max_age(Duration::from_secs(3600));
-    let docs = if sb.cfg.dms {
-        // the Ed-Fi DMS: /metadata/specifications lists the documents, dependencies beside it
-        Router::new()
+    let paths = sb.doc_paths();
+    let mut docs = Router::new()
+        .route(paths.listing, get(metadata_list))
+        .route(&format!("{}/", paths.listing), get(metadata_list))
+        .route(paths.resources, get(resources_doc))
+        .route(paths.descriptors, get(descriptors_doc))
+        .route(paths.dependencies, get(dependencies_doc));
+    if sb.cfg.dms {
+        // the DMS's /metadata says where its parts are; the listing is below it
+        docs = docs
             .route("/metadata", get(dms_metadata))
-            .route("/metadata/", get(dms_metadata))
-            .route("/metadata/specifications", get(metadata_list))
-            .route("/metadata/specifications/", get(metadata_list))
-            .route(
-                "/metadata/specifications/resources-spec.json",
-                get(resources_doc),
-            )
-            .route(
-                "/metadata/specifications/descriptors-spec.json",
-                get(descriptors_doc),
-            )
-            .route("/metadata/dependencies", get(dependencies_doc))
-    } else {
-        Router::new()
-            .route("/metadata", get(metadata_list))
-            .route("/metadata/", get(metadata_list))
-            .route(
-                "/metadata/data/v3/resources/swagger.json",
-                get(resources_doc),
-            )
-            .route(
-                "/metadata/data/v3/descriptors/swagger.json",
-                get(descriptors_doc),
-            )
-            .route("/metadata/data/v3/dependencies", get(dependencies_doc))
-    };
+            .route("/metadata/", get(dms_metadata));
+    }
     docs.route("/", get(discovery))
         .route("/oauth/token", post(token))
         .route("/_sandbox/stats", get(stats))
@@ -127,7 +110,7 @@ async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> 
     }
     let c = Collection {
         store: sb.store(&root.store_key(&prefix)),
-        root: root.path(&sb.cfg),
+        root_url: sb.root_url(&root),
         prefix,
         ep,
     };

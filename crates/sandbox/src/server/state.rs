@@ -125,6 +125,32 @@ pub struct Documents {
     pub dependencies: Bytes,
 }
 
+/// Where the metadata documents are below a root: the router serves them there and discovery
+/// and the listing name them.
+pub(super) struct DocPaths {
+    /// The listing of the two OpenAPI documents.
+    pub listing: &'static str,
+    pub resources: &'static str,
+    pub descriptors: &'static str,
+    pub dependencies: &'static str,
+}
+
+/// The ODS/API's.
+const ODS_DOCS: DocPaths = DocPaths {
+    listing: "/metadata",
+    resources: "/metadata/data/v3/resources/swagger.json",
+    descriptors: "/metadata/data/v3/descriptors/swagger.json",
+    dependencies: "/metadata/data/v3/dependencies",
+};
+
+/// The Ed-Fi DMS's (`--dms`).
+const DMS_DOCS: DocPaths = DocPaths {
+    listing: "/metadata/specifications",
+    resources: "/metadata/specifications/resources-spec.json",
+    descriptors: "/metadata/specifications/descriptors-spec.json",
+    dependencies: "/metadata/dependencies",
+};
+
 /// A bearer token the sandbox issued.
 pub(super) struct IssuedToken {
     pub expires: Instant,
@@ -177,6 +203,21 @@ impl Sandbox {
             .entry(prefix.to_string())
             .or_insert_with(|| Arc::new(RwLock::new(self.seed.clone())))
             .clone()
+    }
+
+    /// The URL of a request's root: the base URL, then its tenant and context segments
+    /// (templates where the request gave none).
+    pub(super) fn root_url(&self, root: &super::roots::Root) -> String {
+        format!("{}{}", self.base(), root.path(&self.cfg))
+    }
+
+    /// Where the metadata documents are below a root, in this sandbox's layout.
+    pub(super) fn doc_paths(&self) -> &'static DocPaths {
+        if self.cfg.dms {
+            &DMS_DOCS
+        } else {
+            &ODS_DOCS
+        }
     }
 
     /// The path of the data API below a root: `/data/v3/` (ODS/API) or `/data/` (DMS).
