@@ -20,16 +20,16 @@ impl Config {
                 "is required (the Ed-Fi API's base URL)",
             ));
         }
+        // base_url is required (above); data_url is checked when it is set
         for (key, url) in [
             ("edfi_api.base_url", &api.base_url),
             ("edfi_api.data_url", &api.data_url),
         ] {
             let lower = url.trim().to_ascii_lowercase();
-            let optional_and_empty = key == "edfi_api.data_url" && lower.is_empty();
-            if !(optional_and_empty
-                || lower.starts_with("http://")
-                || lower.starts_with("https://"))
-            {
+            if lower.is_empty() {
+                continue;
+            }
+            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
                 return Err(self.invalid(
                     key,
                     format!("must start with http:// or https://, got {url:?}"),
