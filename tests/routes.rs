@@ -33,6 +33,14 @@ fn records(sb: &Sandbox, key: &str, endpoint: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The run's output says each of `parts` (all in it, whatever is between).
+fn assert_says(o: &std::process::Output, parts: &[&str]) {
+    let t = text(o);
+    for part in parts {
+        assert!(t.contains(part), "{part:?} not in:\n{t}");
+    }
+}
+
 fn students(files: &[(String, u64)]) -> u64 {
     files.iter().find(|(e, _)| e == "students").unwrap().1
 }
@@ -49,13 +57,9 @@ fn context_routes_from_discovery_at_the_root_or_at_the_context() {
     let o = run(&dir, "send", &[]);
     assert_exit(&o, 0);
     let url = format!("{}/2025/data/v3", sb.base);
-    assert!(
-        text(&o).contains(&format!(
+    assert_says(&o, &[&format!(
             "data URL: {url} (from edfi_api.base_url and the API's route layout {{schoolYearFromRoute}}/data/v3)"
-        )),
-        "{}",
-        text(&o)
-    );
+        )]);
     assert_eq!(
         records(&sb, "context:2025", "students"),
         students(&files),
@@ -85,13 +89,12 @@ fn context_routes_from_discovery_at_the_root_or_at_the_context() {
     );
     let o = run(&dir, "fetch", &["-s", "schools,students"]);
     assert_exit(&o, 0);
-    assert!(
-        text(&o).contains(&format!(
+    assert_says(
+        &o,
+        &[&format!(
             "data URL: {}/2025/data/v3 (from edfi_api.base_url and edfi_api.mode)",
             sb.base
-        )),
-        "{}",
-        text(&o)
+        )],
     );
     let fetched = std::fs::read_to_string(dir.join("data/students.jsonl")).unwrap();
     assert_eq!(fetched.lines().count() as u64, students(&files));
@@ -124,11 +127,9 @@ fn tenants_need_the_tenants_root_and_keep_their_data_apart() {
     );
     let o = run(&dir, "send", &[]);
     assert_exit(&o, 255);
-    assert!(
-        text(&o).contains("the API is multi-tenant")
-            && text(&o).contains(&format!("{}/TENANT", sb.base)),
-        "{}",
-        text(&o)
+    assert_says(
+        &o,
+        &["the API is multi-tenant", &format!("{}/TENANT", sb.base)],
     );
     assert_eq!(sb.posts(), 0);
 
@@ -141,11 +142,7 @@ fn tenants_need_the_tenants_root_and_keep_their_data_apart() {
     );
     let o = run(&dir, "send", &[]);
     assert_exit(&o, 0);
-    assert!(
-        text(&o).contains(&format!("data URL: {}/a/2025/data/v3", sb.base)),
-        "{}",
-        text(&o)
-    );
+    assert_says(&o, &[&format!("data URL: {}/a/2025/data/v3", sb.base)]);
     assert_eq!(
         records(&sb, "tenant:a/context:2025", "students"),
         students(&files)
@@ -162,11 +159,7 @@ fn tenants_need_the_tenants_root_and_keep_their_data_apart() {
     );
     let o = run(&dir, "count", &["-s", "students"]);
     assert_exit(&o, 255);
-    assert!(
-        text(&o).contains("OAuth token could not be obtained"),
-        "{}",
-        text(&o)
-    );
+    assert_says(&o, &["OAuth token could not be obtained"]);
     config(
         &dir,
         &b,
@@ -199,13 +192,12 @@ fn a_run_whose_first_requests_all_answer_404_stops_and_says_why() {
     );
     let o = run(&dir, "send", &[]);
     assert_exit(&o, 255);
-    let t = text(&o);
-    assert!(
-        t.contains(&format!(
-            "the first 5 requests to {}/data/v3 all answered 404 (not found), so the data URL looks wrong: edfi_api.mode is year_specific (it adds /2025 to the URL)",
-            sb.base
-        )) && t.contains("or set edfi_api.data_url"),
-        "{t}"
+    assert_says(
+        &o,
+        &[
+            &format!("the first 5 requests to {}/data/v3 all answered 404 (not found), so the data URL looks wrong: edfi_api.mode is year_specific (it adds /2025 to the URL)", sb.base),
+            "or set edfi_api.data_url",
+        ],
     );
     // nothing was counted as sent: a corrected run sends everything
     config(&dir, &sb.base, YEAR_2025, TESTKEY);
@@ -225,13 +217,12 @@ fn the_dms_layout_send_count_fetch_delete() {
     config(&dir, &sb.base, YEAR_2025, TESTKEY);
     let o = run(&dir, "send", &[]);
     assert_exit(&o, 0);
-    assert!(
-        text(&o).contains(&format!(
+    assert_says(
+        &o,
+        &[&format!(
             "data URL: {}/data (from edfi_api.base_url and the API's route layout data)",
             sb.base
-        )),
-        "{}",
-        text(&o)
+        )],
     );
     assert_eq!(sb.creates(), lines);
     assert_eq!(sb.count("students"), students(&files));
@@ -255,11 +246,7 @@ fn the_dms_layout_send_count_fetch_delete() {
     config(&dir, &sb.base, YEAR_2025, TESTKEY);
     let o = run(&dir, "send", &["-s", "students", "-f"]);
     assert_exit(&o, 0);
-    assert!(
-        text(&o).contains(&format!("data URL: {}/2025/data (", sb.base)),
-        "{}",
-        text(&o)
-    );
+    assert_says(&o, &[&format!("data URL: {}/2025/data (", sb.base)]);
     assert_eq!(records(&sb, "context:2025", "students"), students(&files));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -313,11 +300,7 @@ fn twenty_processes_and_a_cap_of_15_tokens_succeed_or_fail_clearly() {
     );
     for o in failed {
         assert_exit(o, 255);
-        assert!(
-            text(o).contains("429 Too Many Tokens: the API allows 15 live tokens per client, and none expired within connection.timeout (4s)"),
-            "{}",
-            text(o)
-        );
+        assert_says(o, &["429 Too Many Tokens: the API allows 15 live tokens per client, and none expired within connection.timeout (4s)"]);
     }
 }
 
