@@ -74,13 +74,16 @@ fn paging(uri: &Uri) -> Paging {
     p
 }
 
-/// A GET of a collection with cursor paging; None when it uses `offset`/`limit` paging (checked
-/// by [`list_query`]).
+/// A GET of a collection with cursor paging; None when cursor paging is off or the GET uses
+/// `offset`/`limit` paging (checked by [`list_query`]).
 pub(super) fn list(
     sb: &Sandbox,
     c: &Collection,
     uri: &Uri,
 ) -> Option<Result<Response<Body>, ApiError>> {
+    if !sb.cfg.cursor_paging {
+        return None;
+    }
     let p = paging(uri);
     let Some(token) = p.page_token.as_deref() else {
         if p.page_size.is_some() && !p.limit {

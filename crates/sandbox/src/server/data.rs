@@ -32,11 +32,6 @@ type Answer = Result<Response<Body>, ApiError>;
 
 /// GET of a collection: `offset`, `limit`, `totalCount` and filters by property.
 pub(super) fn list(sb: &Sandbox, c: &Collection, uri: &Uri) -> Answer {
-    if sb.cfg.cursor_paging {
-        if let Some(answer) = super::cursor::list(sb, c, uri) {
-            return answer;
-        }
-    }
     let (q, total_count) = list_query(sb.api.style, uri)?;
     let (items, total) = c.store.read().list(&sb.api, c.ep, &q);
     let mut resp = axum::Json(Value::Array(items)).into_response();

@@ -17,7 +17,7 @@ pub(super) async fn discovery(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
-    let base = sb.root_url(&root);
+    let base = root.url(&sb);
     let paths = sb.doc_paths();
     let model = json!([{"name": "Ed-Fi", "version": sb.cfg.data_model_version, "informationalVersion": format!("Ed-Fi Data Standard {}", sb.cfg.data_model_version)}]);
     if sb.cfg.dms {
@@ -63,7 +63,7 @@ pub(super) async fn dms_metadata(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
-    let base = sb.root_url(&root);
+    let base = root.url(&sb);
     axum::Json(json!({
         "dependencies": format!("{base}{}", sb.doc_paths().dependencies),
         "specifications": format!("{base}{}", sb.doc_paths().listing),
@@ -78,7 +78,7 @@ pub(super) async fn metadata_list(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
 ) -> Response<Body> {
-    let base = sb.root_url(&root);
+    let base = root.url(&sb);
     let paths = sb.doc_paths();
     let (resources, descriptors) = (
         format!("{base}{}", paths.resources),

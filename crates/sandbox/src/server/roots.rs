@@ -6,7 +6,7 @@
 //! unknown one is 404), except discovery at the API's root, whose URLs then carry the route
 //! templates `{tenantIdentifier}` and `{schoolYearFromRoute}` (Ed-Fi-ODS `VersionController`).
 
-use super::state::ServeConfig;
+use super::state::{Sandbox, ServeConfig};
 use axum::http::{Method, Request, Uri};
 
 /// A request's tenant and context, taken off its path.
@@ -42,6 +42,11 @@ impl Root {
             p.push_str(self.context.as_deref().unwrap_or(template));
         }
         p
+    }
+
+    /// The root's URL: the sandbox's base URL, then [`Root::path`].
+    pub fn url(&self, sb: &Sandbox) -> String {
+        format!("{}{}", sb.base(), self.path(&sb.cfg))
     }
 
     /// The database of this root (with an instance/year prefix of the data route), as

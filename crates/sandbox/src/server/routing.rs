@@ -3,6 +3,7 @@
 //! after the tenant and context segments of `roots.rs`, where the bearer token is
 //! checked and the method picks the operation of `data.rs`.
 
+use super::cursor;
 use super::data::{self, Collection};
 use super::errors::unauthorized;
 use super::forms::decode_component;
@@ -110,14 +111,17 @@ async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> 
     }
     let c = Collection {
         store: sb.store(&root.store_key(&prefix)),
-        root_url: sb.root_url(&root),
+        root_url: root.url(sb),
         prefix,
         ep,
     };
     let answer = match (&parts.method, id) {
-        (&Method::GET, None) => data::list(sb, &c, &parts.uri),
+        // cursor paging when it is on and asked for (cursor.rs), else offset paging
+        (&Method::GET, None) => {
+            cursor::list(sb, &c, &parts.uri).unwrap_or_else(|| data::list(sb, &c, &parts.uri))
+        }
         (&Method::GET, Some(p)) if p == "partitions" && sb.cfg.cursor_paging => {
-            super::cursor::partitions(sb, &c, &parts.uri)
+            cursor::partitions(sb, &c, &parts.uri)
         }
         (&Method::GET, Some(id)) => data::get(sb, &c, &id, &parts.headers),
         (&Method::POST, None) => data::post(sb, &c, body).await,

@@ -205,12 +205,6 @@ impl Sandbox {
             .clone()
     }
 
-    /// The URL of a request's root: the base URL, then its tenant and context segments
-    /// (templates where the request gave none).
-    pub(super) fn root_url(&self, root: &super::roots::Root) -> String {
-        format!("{}{}", self.base(), root.path(&self.cfg))
-    }
-
     /// Where the metadata documents are below a root, in this sandbox's layout.
     pub(super) fn doc_paths(&self) -> &'static DocPaths {
         if self.cfg.dms {
