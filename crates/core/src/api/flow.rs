@@ -15,7 +15,9 @@
 //!   more of the 429s that caused the cut while the API accepts about the pace, slowing down did
 //!   not help, and the pace is lifted (the share above which 429s count as frequent becomes twice
 //!   that background); when more than a fifth of the trial's answers are still 429s, the cut was
-//!   too small, and the pace becomes 90% of what the API accepted during the trial. The pace grows
+//!   too small, and the pace becomes 90% of what the API accepted during the trial (known within
+//!   a second, not after the whole trial: a cut that measured a full bucket's burst costs a 429
+//!   for every other request until it is corrected). The pace grows
 //!   back 10% a second while it is below 85% of the rate accepted at the last cut, then 2%.
 //! - It counts what progress shows: requests on the wire, waiting for a retry, the pace.
 //!
@@ -44,6 +46,15 @@ const GROWTH: f64 = 0.02;
 pub const TRIAL: u32 = 300;
 /// A trial with more 429s than this share still meets the limit: the cut was too small.
 const STILL_LIMITED: f64 = 0.2;
+/// A trial still meeting the limit ends early, once it has this many answers of which
+/// [`EARLY_ACCEPTED`] were accepted (enough to measure a token bucket's steady rate) or a second
+/// has passed: a cut that measured a burst (a full bucket) is corrected at once.
+const EARLY_ANSWERS: u32 = 20;
+const EARLY_ACCEPTED: u32 = 10;
+const EARLY_MS: i64 = 1000;
+/// A trial after a too-small cut whose 429s are still more than this share of the previous
+/// trial's: slowing down did not make them rarer, so they are not about our rate.
+const NOT_RARER: f64 = 2.0 / 3.0;
 /// Below this share of the rate the API accepted at the last cut, the pace grows faster.
 const FAR_BELOW: f64 = 0.85;
 /// How fast the pace grows back, a second, when it is far below that rate.
@@ -53,6 +64,8 @@ const FAST_GROWTH: f64 = 0.10;
 #[derive(Debug, Clone, Copy)]
 struct Trial {
     share_at_cut: f64,
+    /// The share of 429s in the trial before, when this one follows a too-small cut.
+    previous: Option<f64>,
     skip: usize,
     answers: u32,
     limited: u32,
@@ -261,12 +274,12 @@ impl Flow {
         }
         let accepted = self.accepted.borrow_mut().rate(now_ms);
         let current = self.pace.get().unwrap_or(f64::INFINITY);
-        self.cut_to(now_ms, accepted.min(current));
+        self.cut_to(now_ms, accepted.min(current), None);
     }
 
     /// Paces requests at 90% of `accepted` (the rate the API accepts) from now, and starts a
     /// trial of it.
-    fn cut_to(&self, now_ms: i64, accepted: f64) {
+    fn cut_to(&self, now_ms: i64, accepted: f64, previous: Option<f64>) {
         let pace = (accepted * CUT).max(1.0);
         self.ceiling.set(accepted);
         self.pace.set(Some(pace));
@@ -274,6 +287,7 @@ impl Flow {
         self.cut_at_ms.set(now_ms);
         self.trial.set(Some(Trial {
             share_at_cut: self.limited_share.get(),
+            previous,
             skip: self.in_flight.get(),
             answers: 0,
             limited: 0,
@@ -284,8 +298,9 @@ impl Flow {
     /// Counts an answer in the trial after a cut. At its end: 429s much rarer (under a third of
     /// the share at the cut), the pace is kept; over a fifth of the answers still 429s, the cut
     /// was too small (the rate measured before it held a burst) and the pace becomes 90% of what
-    /// the API accepted during the trial; otherwise the 429s were not about our rate, and the
-    /// pace is lifted.
+    /// the API accepted during the trial (such a trial ends early, see [`EARLY_ANSWERS`]);
+    /// otherwise, or when the trial after a too-small cut finds the 429s no
+    /// rarer, they were not about our rate, and the pace is lifted.
     fn judge_trial(&self, limited: bool, now_ms: i64) {
         let Some(mut t) = self.trial.get() else {
             return;
@@ -297,19 +312,24 @@ impl Flow {
             t.answers += 1;
             t.limited += u32::from(limited);
         }
-        if t.answers < TRIAL {
+        let share = f64::from(t.limited) / f64::from(t.answers.max(1));
+        let elapsed = now_ms - t.since_ms.unwrap_or(now_ms);
+        let early = share > STILL_LIMITED
+            && t.answers >= EARLY_ANSWERS
+            && (t.answers - t.limited >= EARLY_ACCEPTED || elapsed >= EARLY_MS);
+        if t.answers < TRIAL && !early {
             self.trial.set(Some(t));
             return;
         }
         self.trial.set(None);
-        let share = f64::from(t.limited) / f64::from(t.answers);
         if share < t.share_at_cut / 3.0 {
             return;
         }
-        let secs = (now_ms - t.since_ms.unwrap_or(now_ms)).max(1) as f64 / 1000.0;
+        let secs = elapsed.max(1) as f64 / 1000.0;
         let accepted = f64::from(t.answers - t.limited) / secs;
-        if share > STILL_LIMITED {
-            self.cut_to(now_ms, accepted);
+        let not_rarer = t.previous.is_some_and(|p| share > NOT_RARER * p);
+        if share > STILL_LIMITED && !not_rarer {
+            self.cut_to(now_ms, accepted, Some(share));
         } else {
             self.pace.set(None);
             self.change.set(Some(PaceChange::Lifted));
@@ -514,6 +534,66 @@ mod tests {
             f64::from(late_limited) < 0.05 * f64::from(late_sent),
             "{late_limited} of {late_sent} answers were 429s in the last 10 s"
         );
+    }
+
+    /// The first 533 requests of that client (the e2e journey's size): the cut that measured the
+    /// full bucket's burst is corrected within a second, so only a few of them are 429s.
+    #[test]
+    fn behind_a_full_token_bucket_a_cut_too_small_is_corrected_within_a_second() {
+        let flow = Flow::new(8);
+        let (mut tokens, mut sent_at) = (120.0_f64, 0.0_f64);
+        let (mut sent, mut refused) = (0u32, 0u32);
+        let mut ms = 0i64;
+        while sent < 533 {
+            ms += 1;
+            tokens = (tokens + 0.12).min(120.0);
+            let rate = flow.pressure().paced.unwrap_or(1000.0).min(1000.0);
+            sent_at += rate / 1000.0;
+            while sent_at >= 1.0 && sent < 533 {
+                sent_at -= 1.0;
+                sent += 1;
+                let answer = if tokens >= 1.0 {
+                    tokens -= 1.0;
+                    Answer::Other
+                } else {
+                    refused += 1;
+                    limited()
+                };
+                flow.answered(answer, ms);
+            }
+        }
+        assert!(refused < 100, "{refused} of {sent} answers were 429s");
+    }
+
+    /// A third of the answers are 429s whatever the rate: a cut, a too-small cut's correction,
+    /// and then the 429s, no rarer at the slower pace, lift it; the pace never spirals down.
+    #[test]
+    fn frequent_random_429s_do_not_spiral_the_pace_down() {
+        let flow = Flow::new(32);
+        let mut seed = 11u64;
+        let mut lowest = f64::INFINITY;
+        let (mut sent_at, mut paced_ms) = (0.0_f64, 0i64);
+        for ms in 0..60_000i64 {
+            let rate = flow.pressure().paced.unwrap_or(300.0).min(300.0);
+            lowest = lowest.min(rate);
+            paced_ms += i64::from(flow.pressure().paced.is_some());
+            sent_at += rate / 1000.0;
+            while sent_at >= 1.0 {
+                sent_at -= 1.0;
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let answer = if (seed >> 33) % 3 == 0 {
+                    limited()
+                } else {
+                    Answer::Other
+                };
+                flow.answered(answer, ms);
+            }
+        }
+        assert!(lowest > 50.0, "the pace fell to {lowest}/s");
+        assert!(paced_ms < 3_000, "paced for {paced_ms} ms");
+        assert_eq!(flow.pressure().paced, None, "not paced at the end");
     }
 
     #[test]
