@@ -583,7 +583,7 @@ mod tests {
                 seed = seed
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                let answer = if (seed >> 33) % 3 == 0 {
+                let answer = if (seed >> 33).is_multiple_of(3) {
                     limited()
                 } else {
                     Answer::Other
