@@ -129,10 +129,7 @@ fn page(
     }
     let range = token_range(token)?;
     let (q, _) = list_query(sb.api.style, uri)?;
-    let (items, last) = c
-        .store
-        .read()
-        .list_range(&sb.api, c.ep, &q.filters, range, size);
+    let (items, last) = c.store.read().list_range(&sb.api, c.ep, &q, range, size);
     let mut resp = axum::Json(serde_json::Value::Array(items)).into_response();
     if let Some(last) = last {
         if let Ok(v) = HeaderValue::from_str(&page_token(last + 1, range.1)) {
@@ -162,7 +159,7 @@ pub(super) fn partitions(
     }
     let (mut q, _) = list_query(sb.api.style, uri)?;
     q.filters.retain(|(k, _)| !k.eq_ignore_ascii_case("number"));
-    let positions = c.store.read().positions(&sb.api, c.ep, &q.filters);
+    let positions = c.store.read().positions(&sb.api, c.ep, &q);
     let wanted = number.unwrap_or(10) as usize;
     let min_size = (MAX_PAGE as usize) * 5;
     let size = positions.len().div_ceil(wanted).max(min_size);

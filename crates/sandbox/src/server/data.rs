@@ -30,7 +30,8 @@ pub(super) struct Collection {
 
 type Answer = Result<Response<Body>, ApiError>;
 
-/// GET of a collection: `offset`, `limit`, `totalCount` and filters by property.
+/// GET of a collection: `offset`, `limit`, `totalCount`, `minChangeVersion`/`maxChangeVersion`
+/// and filters by property.
 pub(super) fn list(sb: &Sandbox, c: &Collection, uri: &Uri) -> Answer {
     let (q, total_count) = list_query(sb.api.style, uri)?;
     let (items, total) = c.store.read().list(&sb.api, c.ep, &q);
@@ -125,12 +126,12 @@ pub(super) fn delete(sb: &Sandbox, c: &Collection, id: &str, headers: &HeaderMap
 }
 
 /// The query of a collection GET and whether `totalCount=true` asks for the `Total-Count`
-/// header; a bad `offset`, `limit` or `id` is a 400.
+/// header; a bad `offset`, `limit`, `id`, `minChangeVersion` or `maxChangeVersion` is a 400.
 pub(super) fn list_query(style: ErrorStyle, uri: &Uri) -> Result<(Query, bool), ApiError> {
     let mut q = Query {
         offset: 0,
         limit: 25,
-        filters: vec![],
+        ..Query::default()
     };
     let mut total_count = false;
     for (k, v) in parse_query(uri) {
@@ -154,7 +155,9 @@ pub(super) fn list_query(style: ErrorStyle, uri: &Uri) -> Result<(Query, bool), 
                 }
             },
             "totalcount" => total_count = v.eq_ignore_ascii_case("true"),
-            "minchangeversion" | "maxchangeversion" | "pagesize" | "pagetoken" => {}
+            "minchangeversion" => q.window.min = change_version("MinChangeVersion", &v)?,
+            "maxchangeversion" => q.window.max = change_version("MaxChangeVersion", &v)?,
+            "pagesize" | "pagetoken" => {}
             "id" => {
                 let norm = v.replace('-', "");
                 if norm.len() != 32 || !norm.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -169,6 +172,26 @@ pub(super) fn list_query(style: ErrorStyle, uri: &Uri) -> Result<(Query, bool), 
         }
     }
     Ok((q, total_count))
+}
+
+/// A `minChangeVersion` or `maxChangeVersion` (`name` as the ODS's model binding names it):
+/// empty for none, else a 64-bit integer, else the 400 of the ODS's model binding.
+pub(super) fn change_version(name: &str, v: &str) -> Result<Option<i64>, ApiError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.trim()
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| not_valid_for(name, v))
+}
+
+/// The 400 of the ODS's model binding of a query parameter that is not of its type.
+pub(super) fn not_valid_for(name: &str, v: &str) -> ApiError {
+    ApiError::validation(
+        &format!("$.{name}"),
+        format!("The value '{v}' is not valid for {name}."),
+    )
 }
 
 /// The `If-Match` precondition of PUT and DELETE: when given, it must be the record's etag.

@@ -127,6 +127,13 @@ fn problem_parts(
             "The request construction was invalid.".into(),
             Some(("errors", json!([msg]))),
         ),
+        ApiError::ParametersInvalid(msgs) => (
+            StatusCode::BAD_REQUEST,
+            "urn:ed-fi:api:bad-request:parameter-validation-failed",
+            "Parameter Validation Failed",
+            "Parameters supplied to the request were invalid.".into(),
+            Some(("errors", json!(msgs))),
+        ),
         ApiError::IdInBody => (
             StatusCode::BAD_REQUEST,
             VALIDATION,
@@ -212,6 +219,7 @@ fn older_message(e: &ApiError) -> (StatusCode, String) {
             (StatusCode::BAD_REQUEST, if errors.is_empty() { detail.clone() } else { errors.join(" ") })
         }
         ApiError::Parameter(msg) => (StatusCode::BAD_REQUEST, msg.clone()),
+        ApiError::ParametersInvalid(msgs) => (StatusCode::BAD_REQUEST, msgs.join(" ")),
         ApiError::IdInBody => (StatusCode::BAD_REQUEST, ID_IN_BODY.into()),
         ApiError::UnknownResource => (StatusCode::NOT_FOUND, "The specified data could not be found.".into()),
         ApiError::NotFound { entity } => (

@@ -11,8 +11,9 @@ use axum::http::{header, Response};
 use axum::response::IntoResponse;
 use serde_json::json;
 
-/// `/`: versions, the data model and the URLs of the other parts, as an ODS/API tells them (or
-/// the DMS, `--dms`), below the request's root (tenant and context, templates where not given).
+/// `/`: versions, the data model and the URLs of the other parts (Change Queries among them, as
+/// ODS/API 7.3 and the DMS list them), as an ODS/API tells them (or the DMS, `--dms`), below the
+/// request's root (tenant and context, templates where not given).
 pub(super) async fn discovery(
     State(sb): State<Shared>,
     Extension(root): Extension<Root>,
@@ -31,12 +32,15 @@ pub(super) async fn discovery(
                 "openApiMetadata": format!("{base}{}", paths.listing),
                 "oauth": format!("{base}/oauth/token"),
                 "dataManagementApi": format!("{base}/data"),
+                "changeQueries": format!("{base}/changeQueries/v1/"),
                 "xsdMetadata": format!("{base}/metadata/xsd"),
             }
         }))
         .into_response();
     }
+    // cursor paging came with ODS/API 7.3
     let version = match sb.api.style {
+        _ if sb.cfg.cursor_paging => "7.3",
         ErrorStyle::V72 => "7.2",
         ErrorStyle::V71 => "7.1",
     };
@@ -53,6 +57,7 @@ pub(super) async fn discovery(
             "oauth": format!("{base}/oauth/token"),
             "dataManagementApi": format!("{base}/data/v3/"),
             "xsdMetadata": format!("{base}/metadata/xsd"),
+            "changeQueries": format!("{base}/changeQueries/v1/"),
         }
     }))
     .into_response()

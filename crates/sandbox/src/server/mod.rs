@@ -9,12 +9,14 @@
 //!   token bucket of `--rate-limit`, applied before them, as a gateway in front of the API would.
 //! - `roots.rs`: the tenant and context segments before every route (`--tenants`, `--contexts`).
 //! - `routing.rs`: the [`router`], data URLs and their dispatch by method.
-//! - `data.rs`: the data operations (`cursor.rs`: cursor paging and `/partitions` of 7.3);
+//! - `data.rs`: the data operations (`cursor.rs`: cursor paging and `/partitions` of 7.3;
+//!   `changes.rs`: Change Queries: `availableChangeVersions`, `/deletes`, `/keyChanges`);
 //!   `oauth.rs`: tokens and the bearer check; `metadata.rs`:
 //!   discovery, metadata and documents.
 //! - `errors.rs`: error bodies in both styles; `stats.rs`: the counters of `/_sandbox/stats`;
 //!   `forms.rs`: URL-encoded query strings and forms.
 
+mod changes;
 mod connections;
 mod cursor;
 mod data;

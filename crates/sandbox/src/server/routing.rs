@@ -1,8 +1,10 @@
 //! Which request reaches which handler: the router of the fixed pages, and the data routes
-//! `/data/v3[/instance][/year]/{namespace}/{endpoint}[/{id}]` (`/data/...` for the DMS, `--dms`),
-//! after the tenant and context segments of `roots.rs`, where the bearer token is
-//! checked and the method picks the operation of `data.rs`.
+//! `/data/v3[/instance][/year]/{namespace}/{endpoint}[/{id}]` (`/data/...` for the DMS, `--dms`)
+//! and `/changeQueries/v1[/instance][/year]/availableChangeVersions`, after the tenant and
+//! context segments of `roots.rs`, where the bearer token is checked and the method picks the
+//! operation of `data.rs` (`cursor.rs`, `changes.rs`).
 
+use super::changes;
 use super::cursor;
 use super::data::{self, Collection};
 use super::errors::unauthorized;
@@ -98,14 +100,40 @@ async fn data(State(sb): State<Shared>, req: Request<Body>) -> Response<Body> {
     resp
 }
 
+/// The instance/year segments of `/changeQueries/v1[/instance][/year]/availableChangeVersions`
+/// (joined by `/`, "" for none), the route of the database's change versions; names are
+/// case-insensitive as the ODS's routes.
+fn change_versions_route(path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let [cq, v1, prefix @ .., last] = segs.as_slice() else {
+        return None;
+    };
+    let named = cq.eq_ignore_ascii_case("changeQueries")
+        && v1.eq_ignore_ascii_case("v1")
+        && last.eq_ignore_ascii_case("availableChangeVersions");
+    (named && prefix.len() <= 2).then(|| prefix.join("/"))
+}
+
 /// A data request: its route (404), its bearer token (401), then the operation of its method
 /// (405 for none).
 async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> {
+    let root = parts.extensions.get::<Root>().cloned().unwrap_or_default();
+    if let Some(prefix) = change_versions_route(parts.uri.path()) {
+        if let Err(why) = check_bearer(sb, &root, &parts.headers) {
+            return unauthorized(sb.api.style, why);
+        }
+        let answer = match parts.method {
+            Method::GET => {
+                changes::available_change_versions(&sb.store(&root.store_key(&prefix)).read())
+            }
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+        return answer.unwrap_or_else(|e| sb.error_response(&e));
+    }
     let Some(DataRoute { prefix, ep, id }) = route(&sb.api, sb.data_path(), parts.uri.path())
     else {
         return sb.error_response(&ApiError::UnknownResource);
     };
-    let root = parts.extensions.get::<Root>().cloned().unwrap_or_default();
     if let Err(why) = check_bearer(sb, &root, &parts.headers) {
         return unauthorized(sb.api.style, why);
     }
@@ -122,6 +150,12 @@ async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> 
         }
         (&Method::GET, Some(p)) if p == "partitions" && sb.cfg.cursor_paging => {
             cursor::partitions(sb, &c, &parts.uri)
+        }
+        (&Method::GET, Some(p)) if p.eq_ignore_ascii_case("deletes") => {
+            changes::deletes(&c, &parts.uri)
+        }
+        (&Method::GET, Some(p)) if p.eq_ignore_ascii_case("keyChanges") => {
+            changes::key_changes(&parts.uri)
         }
         (&Method::GET, Some(id)) => data::get(sb, &c, &id, &parts.headers),
         (&Method::POST, None) => data::post(sb, &c, body).await,

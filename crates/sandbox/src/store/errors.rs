@@ -22,6 +22,9 @@ pub enum ApiError {
     BadRequest { detail: String, errors: Vec<String> },
     /// 400 parameter validation.
     Parameter(String),
+    /// 400 parameter validation of the Change Queries routes (`/deletes`, `/keyChanges`),
+    /// which the ODS words differently and reports all at once.
+    ParametersInvalid(Vec<String>),
     /// 400 id in POST body.
     IdInBody,
     /// 404 unknown resource route.

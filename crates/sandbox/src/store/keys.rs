@@ -36,6 +36,36 @@ impl Api {
         vals
     }
 
+    /// The identity values of a stored body as Change Queries show them (`keyValues` of
+    /// `/deletes`): identity scalars by name, the fields of identity references by their
+    /// flattened names (`schoolId`, `nextYearSchoolId`), a name repeated through two references
+    /// once (as the ODS unifies it), descriptors by `namespace` and `codeValue`.
+    pub(super) fn key_values(&self, ep: usize, body: &Map<String, Value>) -> Map<String, Value> {
+        let e = &self.model.endpoints[ep];
+        let mut out = Map::new();
+        for part in &e.identity {
+            match part {
+                IdentityPart::Scalar(n) => {
+                    out.insert(n.clone(), body.get(n).cloned().unwrap_or(Value::Null));
+                }
+                IdentityPart::Reference(n) => {
+                    let Some(r) = e.references.iter().find(|r| &r.property == n) else {
+                        continue;
+                    };
+                    let obj = body.get(n).and_then(Value::as_object);
+                    for f in &r.fields {
+                        let name = r.flattened_names(f).swap_remove(0);
+                        if !out.contains_key(&name) {
+                            let v = obj.and_then(|o| o.get(f)).cloned();
+                            out.insert(name, v.unwrap_or(Value::Null));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The identity key of a payload.
     pub(super) fn identity_key(&self, ep: usize, body: &Map<String, Value>) -> String {
         self.identity_values(ep, body).join(SEPARATOR)

@@ -10,7 +10,9 @@
 //!   `relationships.rs`: the relationship-based authorization of `--relationship-auth`.
 //! - `upsert.rs`: POST and PUT: their checks in order, then a new or replaced record.
 //! - `query.rs`: GET by id and of a collection ([`Query`]), records as the API returns them.
+//! - `changes.rs`: Change Queries: the change version window ([`ChangeWindow`]) and `/deletes`.
 
+mod changes;
 mod descriptors;
 mod errors;
 mod keys;
@@ -21,6 +23,7 @@ mod relationships;
 mod schema;
 mod upsert;
 
+pub use changes::ChangeWindow;
 pub use errors::{ApiError, ErrorStyle};
 pub use query::Query;
 pub use records::{EndpointData, Record, Store};
@@ -106,6 +109,7 @@ mod tests {
                 offset: 0,
                 limit: 25,
                 filters: vec![("StudentUniqueId".into(), "604822".into())],
+                ..Query::default()
             },
         );
         assert_eq!((items.len(), total), (1, 1));

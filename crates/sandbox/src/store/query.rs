@@ -1,7 +1,9 @@
-//! Reading records as the API returns them: GET by id, GET of a collection with its filters
-//! and paging ([`Query`]), and each record rendered with its `id`, a `link` in each reference,
-//! `_etag` and `_lastModifiedDate`.
+//! Reading records as the API returns them: GET by id, GET of a collection with its filters,
+//! change version window and paging ([`Query`]), and each record rendered with its `id`, a
+//! `link` in each reference, `_etag` and `_lastModifiedDate` (the change version is not shown,
+//! as by the ODS).
 
+use super::changes::ChangeWindow;
 use super::errors::ApiError;
 use super::records::{not_found, Record, Store};
 use super::schema::Api;
@@ -14,6 +16,8 @@ pub struct Query {
     pub offset: usize,
     pub limit: usize,
     pub filters: Vec<(String, String)>,
+    /// `minChangeVersion` and `maxChangeVersion`.
+    pub window: ChangeWindow,
 }
 
 impl Store {
@@ -57,6 +61,12 @@ impl Store {
             Value::String(rec.last_modified.clone()),
         );
         Value::Object(out)
+    }
+
+    /// Whether a record is within the query's change version window and matches its filters.
+    fn selects(&self, api: &Api, ep: usize, rec: &Record, q: &Query) -> bool {
+        q.window.contains(rec.change_version)
+            && (q.filters.is_empty() || self.matches(api, ep, rec, &q.filters))
     }
 
     fn matches(&self, api: &Api, ep: usize, rec: &Record, filters: &[(String, String)]) -> bool {
@@ -107,13 +117,14 @@ impl Store {
         true
     }
 
-    /// Cursor paging (ODS/API 7.3): the matches whose position (the aggregate id) is within
-    /// `range`, in order, at most `size`; and the position of the last one.
+    /// Cursor paging (ODS/API 7.3): the matches of `q` (its filters and change version window;
+    /// not its offset and limit) whose position (the aggregate id) is within `range`, in order,
+    /// at most `size`; and the position of the last one.
     pub fn list_range(
         &self,
         api: &Api,
         ep: usize,
-        filters: &[(String, String)],
+        q: &Query,
         range: (usize, usize),
         size: usize,
     ) -> (Vec<Value>, Option<usize>) {
@@ -125,7 +136,7 @@ impl Store {
                 break;
             }
             let Some(rec) = rec else { continue };
-            if !filters.is_empty() && !self.matches(api, ep, rec, filters) {
+            if !self.selects(api, ep, rec, q) {
                 continue;
             }
             items.push(self.render(api, ep, idx));
@@ -134,15 +145,15 @@ impl Store {
         (items, last)
     }
 
-    /// The positions of the matches (for `/partitions`).
-    pub fn positions(&self, api: &Api, ep: usize, filters: &[(String, String)]) -> Vec<usize> {
+    /// The positions of the matches of `q` (for `/partitions`).
+    pub fn positions(&self, api: &Api, ep: usize, q: &Query) -> Vec<usize> {
         self.endpoints[ep]
             .records
             .iter()
             .enumerate()
             .filter_map(|(idx, rec)| {
                 let rec = rec.as_ref()?;
-                (filters.is_empty() || self.matches(api, ep, rec, filters)).then_some(idx)
+                self.selects(api, ep, rec, q).then_some(idx)
             })
             .collect()
     }
@@ -154,7 +165,7 @@ impl Store {
         let mut items = Vec::new();
         for (idx, rec) in data.records.iter().enumerate() {
             let Some(rec) = rec else { continue };
-            if !q.filters.is_empty() && !self.matches(api, ep, rec, &q.filters) {
+            if !self.selects(api, ep, rec, q) {
                 continue;
             }
             if total >= q.offset && items.len() < q.limit {

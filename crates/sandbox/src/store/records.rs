@@ -1,7 +1,8 @@
 //! The records of one database ([`Store`]): every endpoint's records with their indexes by id,
-//! identity and reference key, the education organizations, etags, and the reference counts
-//! that keep a referenced record from being deleted; and DELETE. Records are added and
-//! replaced by `upsert.rs`.
+//! identity and reference key, the education organizations, etags, the change version of each
+//! record and the database's counter of them (Change Queries), the reference counts that keep a
+//! referenced record from being deleted; and DELETE, which keeps what `/deletes` reports.
+//! Records are added and replaced by `upsert.rs`.
 
 use super::errors::ApiError;
 use super::schema::Api;
@@ -14,6 +15,8 @@ pub struct Record {
     pub body: Map<String, Value>,
     pub etag: u64,
     pub last_modified: String,
+    /// The change version of its last create or modifying update (Change Queries).
+    pub change_version: u64,
     /// (endpoint, record) this record references.
     pub(super) out_refs: Vec<(usize, usize)>,
     /// endpoint → number of references from records of that endpoint.
@@ -30,6 +33,19 @@ pub struct EndpointData {
     /// sorted identity values → record, for resolving references
     pub(super) by_ref_key: HashMap<String, usize>,
     pub(super) live: usize,
+    /// The records deleted so far, in the order of their change versions (for `/deletes`).
+    pub(super) deleted: Vec<Deleted>,
+}
+
+/// A deleted record as the ODS's tracked changes keep it: its id, the change version of its
+/// delete, its identity key (to hide it while a record of that identity lives again) and its
+/// identity values as `/deletes` shows them.
+#[derive(Debug, Clone)]
+pub(super) struct Deleted {
+    pub id: String,
+    pub change_version: u64,
+    pub identity_key: String,
+    pub key_values: Map<String, Value>,
 }
 
 impl EndpointData {
@@ -45,6 +61,8 @@ pub struct Store {
     /// education organization id → (endpoint, record)
     pub(super) edorgs: HashMap<String, (usize, usize)>,
     etag_counter: u64,
+    /// The last change version given (the ODS's `changes.ChangeVersionSequence`, one a database).
+    change_version: u64,
 }
 
 /// An id as stored: without dashes, lowercase.
@@ -65,7 +83,19 @@ impl Store {
             endpoints: vec![EndpointData::default(); api.model.endpoints.len()],
             edorgs: HashMap::new(),
             etag_counter: 5_250_159_352_800_270_000,
+            change_version: 0,
         }
+    }
+
+    /// The newest change version of this database (0 before any change).
+    pub fn newest_change_version(&self) -> u64 {
+        self.change_version
+    }
+
+    /// The next change version, for a create, a modifying update or a delete.
+    pub(super) fn next_change_version(&mut self) -> u64 {
+        self.change_version += 1;
+        self.change_version
     }
 
     pub fn count(&self, ep: usize) -> usize {
@@ -134,7 +164,14 @@ impl Store {
         let rec = self.endpoints[ep].records[idx]
             .take()
             .expect("indexed record exists");
+        let deleted = Deleted {
+            id: rec.id.clone(),
+            change_version: self.next_change_version(),
+            identity_key: rec.identity_key.clone(),
+            key_values: api.key_values(ep, &rec.body),
+        };
         let data = &mut self.endpoints[ep];
+        data.deleted.push(deleted);
         data.by_id.remove(&rec.id);
         data.by_identity.remove(&rec.identity_key);
         data.by_ref_key.remove(&rec.ref_key);

@@ -100,28 +100,49 @@ impl Store {
     }
 
     /// Store a checked body: a new record, or the update of the record of the same identity.
+    /// As the ODS (Ed-Fi-ODS `UpsertEntity`), an update that changes nothing writes nothing:
+    /// the record keeps its etag, `_lastModifiedDate` and change version; a create and a
+    /// modifying update take the database's next change version.
     fn save(&mut self, api: &Api, ep: usize, checked: Checked) -> Upserted {
-        let etag = self.next_etag();
         let existing = self.endpoints[ep]
             .by_identity
             .get(&checked.identity_key)
             .copied();
+        if let Some(idx) = existing {
+            let rec = self.record(ep, idx);
+            if rec.body == checked.body {
+                return Upserted {
+                    created: false,
+                    id: rec.id.clone(),
+                    etag: rec.etag,
+                };
+            }
+        }
+        let etag = self.next_etag();
+        let version = self.next_change_version();
         match existing {
             Some(idx) => Upserted {
                 created: false,
-                id: self.replace(ep, idx, checked, etag),
+                id: self.replace(ep, idx, checked, etag, version),
                 etag,
             },
             None => Upserted {
                 created: true,
-                id: self.insert(api, ep, checked, etag),
+                id: self.insert(api, ep, checked, etag, version),
                 etag,
             },
         }
     }
 
     /// Replace the body of record `idx` and move its references; returns its id.
-    fn replace(&mut self, ep: usize, idx: usize, checked: Checked, etag: u64) -> String {
+    fn replace(
+        &mut self,
+        ep: usize,
+        idx: usize,
+        checked: Checked,
+        etag: u64,
+        version: u64,
+    ) -> String {
         let old_refs = {
             let rec = self.endpoints[ep].records[idx]
                 .as_mut()
@@ -129,6 +150,7 @@ impl Store {
             rec.body = checked.body;
             rec.etag = etag;
             rec.last_modified = now_iso();
+            rec.change_version = version;
             std::mem::replace(&mut rec.out_refs, checked.out_refs.clone())
         };
         for (t, r) in old_refs {
@@ -144,7 +166,14 @@ impl Store {
     }
 
     /// Add a new record under its id and keys and count its references; returns its id.
-    fn insert(&mut self, api: &Api, ep: usize, checked: Checked, etag: u64) -> String {
+    fn insert(
+        &mut self,
+        api: &Api,
+        ep: usize,
+        checked: Checked,
+        etag: u64,
+        version: u64,
+    ) -> String {
         let Checked {
             body,
             out_refs,
@@ -159,6 +188,7 @@ impl Store {
             body,
             etag,
             last_modified: now_iso(),
+            change_version: version,
             out_refs: out_refs.clone(),
             in_refs: Vec::new(),
             identity_key: identity_key.clone(),
