@@ -1,6 +1,7 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use edfi_sandbox::generate::{generate, GenerateOptions};
+use edfi_sandbox::profiles::Profile;
 use edfi_sandbox::seed;
 use edfi_sandbox::server::{serve, Client, Documents, Sandbox, ServeConfig};
 use edfi_sandbox::store::ErrorStyle;
@@ -50,10 +51,18 @@ struct ServeArgs {
     /// 0 picks a free port.
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Accepted client credentials ID:SECRET[,tenant=T] (repeatable; the secret ends at the
-    /// first comma; tenant=T: its tokens work in that tenant only); default testkey:testsecret.
+    /// Accepted client credentials ID:SECRET[,tenant=T][,profile=P]... (repeatable; the secret
+    /// ends at the first comma; tenant=T: its tokens work in that tenant only; profile=P,
+    /// repeatable: the client is assigned the --profile P, as in the ODS/API's admin database);
+    /// default testkey:testsecret.
     #[arg(long)]
     client: Vec<String>,
+    /// An ODS/API profile (repeatable): the <Profile name="NAME"> of the profile definition XML
+    /// FILE (a <Profiles> document or one <Profile>). Requests may then use its media types
+    /// application/vnd.ed-fi.{resource}.{profile}.readable+json (Accept) and ...writable+json
+    /// (Content-Type); clients assigned to it must.
+    #[arg(long, value_name = "NAME:FILE")]
+    profile: Vec<String>,
     /// Multi-tenancy (ODS/API 7.x): every route under /{tenant}, one database per tenant;
     /// discovery at / shows {tenantIdentifier}.
     #[arg(long, value_delimiter = ',')]
@@ -188,6 +197,14 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or("")
         .to_string();
     let (api, mut store) = seed::build(resources, descriptors, style);
+    let profiles = load_profiles(&api, &args.profile)?;
+    for c in &clients {
+        for p in &c.profiles {
+            if !profiles.iter().any(|x| x.name.eq_ignore_ascii_case(p)) {
+                bail!("--client {}: profile {p:?} is not one of --profile", c.id);
+            }
+        }
+    }
     let (loaded, problems) = seed::load_seed_dirs(&api, &mut store, &args.seed_dir, &orders)?;
     for p in problems.iter().take(20) {
         eprintln!("seed: {p}");
@@ -217,6 +234,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         dms: args.dms,
         token_limit: args.token_limit,
         cursor_paging: args.cursor_paging,
+        profiles,
     };
     let sb = Sandbox::new(
         api,
@@ -251,4 +269,32 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         std::thread::spawn(move || warm.api.warm_up());
         serve(sb, listener, tls).await
     })
+}
+
+/// The profiles of `--profile NAME:FILE`, their warnings told on stderr.
+fn load_profiles(api: &edfi_sandbox::store::Api, specs: &[String]) -> anyhow::Result<Vec<Profile>> {
+    let mut profiles: Vec<Profile> = Vec::new();
+    for spec in specs {
+        let Some((name, file)) = spec
+            .split_once(':')
+            .filter(|(n, f)| !n.is_empty() && !f.is_empty())
+        else {
+            bail!("--profile {spec:?}: expected NAME:FILE");
+        };
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("--profile {spec:?}: cannot read {file}"))?;
+        let (profile, warnings) = Profile::from_xml(api, name, &text)
+            .map_err(|e| anyhow::anyhow!("--profile {spec:?}: {e}"))?;
+        for w in warnings {
+            eprintln!("--profile {name}: {w}");
+        }
+        if profiles
+            .iter()
+            .any(|p| p.name.eq_ignore_ascii_case(&profile.name))
+        {
+            bail!("--profile {spec:?}: a profile named {name:?} is given twice");
+        }
+        profiles.push(profile);
+    }
+    Ok(profiles)
 }

@@ -130,7 +130,7 @@ fn page(
     let range = token_range(token)?;
     let (q, _) = list_query(sb.api.style, uri)?;
     let (items, last) = c.store.read().list_range(&sb.api, c.ep, &q, range, size);
-    let mut resp = axum::Json(serde_json::Value::Array(items)).into_response();
+    let mut resp = c.json(serde_json::Value::Array(c.readable(items)));
     if let Some(last) = last {
         if let Ok(v) = HeaderValue::from_str(&page_token(last + 1, range.1)) {
             resp.headers_mut().insert("Next-Page-Token", v);

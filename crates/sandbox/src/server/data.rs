@@ -1,10 +1,13 @@
 //! The data operations, one handler each: GET of a collection (its query parameters checked),
 //! GET by id (`If-None-Match`), POST (upsert by identity), PUT and DELETE (`If-Match`); with
-//! `--relationship-auth`, POST and PUT bodies are authorized first (403). The route and the
-//! bearer token were checked before (`routing.rs`); a handler's `Err` is rendered in the
-//! configured error style.
+//! `--relationship-auth`, POST and PUT bodies are authorized first (403). Under a profile
+//! (`profiles.rs`), a GET returns what its readable content type lets through (with the profile
+//! media type as `Content-Type`), and a POST or PUT writes what its writable content type lets
+//! through, the other members keeping their stored values. The route and the bearer token were
+//! checked before (`routing.rs`); a handler's `Err` is rendered in the configured error style.
 
 use super::forms::parse_query;
+use super::profiles::Applied;
 use super::state::Sandbox;
 use crate::store::{ApiError, ErrorStyle, Query, Store};
 use axum::body::Body;
@@ -26,6 +29,27 @@ pub(super) struct Collection {
     pub(super) prefix: String,
     pub(super) store: Arc<RwLock<Store>>,
     pub(super) ep: usize,
+    /// The profile the request is under, if any.
+    pub(super) profile: Option<Applied>,
+}
+
+impl Collection {
+    /// Items as the request may read them: all of them, or what its profile lets through.
+    pub(super) fn readable(&self, items: Vec<Value>) -> Vec<Value> {
+        match &self.profile {
+            Some(p) => items.into_iter().map(|v| p.content.read(v)).collect(),
+            None => items,
+        }
+    }
+
+    /// A JSON answer of data, with the profile media type as its `Content-Type` under a profile.
+    pub(super) fn json(&self, value: Value) -> Response<Body> {
+        let mut resp = axum::Json(value).into_response();
+        if let Some(p) = &self.profile {
+            insert_header(&mut resp, header::CONTENT_TYPE, &p.media_type);
+        }
+        resp
+    }
 }
 
 type Answer = Result<Response<Body>, ApiError>;
@@ -35,7 +59,7 @@ type Answer = Result<Response<Body>, ApiError>;
 pub(super) fn list(sb: &Sandbox, c: &Collection, uri: &Uri) -> Answer {
     let (q, total_count) = list_query(sb.api.style, uri)?;
     let (items, total) = c.store.read().list(&sb.api, c.ep, &q);
-    let mut resp = axum::Json(Value::Array(items)).into_response();
+    let mut resp = c.json(Value::Array(c.readable(items)));
     if total_count {
         resp.headers_mut()
             .insert("Total-Count", HeaderValue::from(total));
@@ -50,7 +74,8 @@ pub(super) fn get(sb: &Sandbox, c: &Collection, id: &str, headers: &HeaderMap) -
     if header_str(headers, header::IF_NONE_MATCH) == Some(etag.as_str()) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let mut resp = axum::Json(item).into_response();
+    let item = c.readable(vec![item]).swap_remove(0);
+    let mut resp = c.json(item);
     insert_header(&mut resp, header::ETAG, &etag);
     Ok(resp)
 }
@@ -69,9 +94,21 @@ pub(super) async fn post(sb: &Sandbox, c: &Collection, body: Body) -> Answer {
     let mut value: Value = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::validation("$", format!("The request body is not valid JSON: {e}"))
     })?;
-    sb.api.precheck(c.ep, &mut value)?;
+    if c.profile.is_none() {
+        sb.api.precheck(c.ep, &mut value)?;
+    }
     let u = {
         let mut store = c.store.write();
+        if let Some(p) = &c.profile {
+            // what the profile writes, merged into the record of the same identity
+            let obj = value.as_object().ok_or_else(ApiError::not_an_object)?;
+            if obj.contains_key("id") {
+                return Err(ApiError::IdInBody);
+            }
+            let stored = store.body_with_identity(&sb.api, c.ep, obj);
+            value = Value::Object(p.content.write(&p.name, stored, obj)?);
+            sb.api.precheck(c.ep, &mut value)?;
+        }
         authorize(sb, &store, c.ep, &value)?;
         store.upsert_checked(&sb.api, c.ep, value)?
     };
@@ -105,10 +142,16 @@ pub(super) async fn put(
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .unwrap_or_default();
-    let value: Value = serde_json::from_slice(&bytes).map_err(|_| empty_body())?;
+    let mut value: Value = serde_json::from_slice(&bytes).map_err(|_| empty_body())?;
     let etag = {
         let mut store = c.store.write();
         check_if_match(headers, &store, c.ep, id)?;
+        if let (Some(p), Some(obj)) = (&c.profile, value.as_object()) {
+            // what the profile writes, merged into the stored record
+            if let Some(stored) = store.body_of(c.ep, id) {
+                value = Value::Object(p.content.write(&p.name, Some(stored), obj)?);
+            }
+        }
         authorize(sb, &store, c.ep, &value)?;
         store.put(&sb.api, c.ep, id, value)?
     };

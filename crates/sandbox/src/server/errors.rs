@@ -30,7 +30,7 @@ pub(super) fn api_error(style: ErrorStyle, e: &ApiError) -> Response<Body> {
         };
     }
     let (status, typ, title, detail, extra) = problem_parts(e);
-    problem(status, typ, title, &detail, extra)
+    problem(status, &typ, title, &detail, extra)
 }
 
 /// The 401 of a data request without a valid bearer token; `why` is told in the 7.2 style only.
@@ -99,7 +99,7 @@ fn problem_parts(
     e: &ApiError,
 ) -> (
     StatusCode,
-    &'static str,
+    String,
     &'static str,
     String,
     Option<(&'static str, Value)>,
@@ -108,63 +108,63 @@ fn problem_parts(
     match e {
         ApiError::Validation(m) => (
             StatusCode::BAD_REQUEST,
-            VALIDATION,
+            VALIDATION.into(),
             "Data Validation Failed",
             "Data validation failed. See 'validationErrors' for details.".into(),
             Some(("validationErrors", json!(m))),
         ),
         ApiError::BadRequest { detail, errors } => (
             StatusCode::BAD_REQUEST,
-            "urn:ed-fi:api:bad-request",
+            "urn:ed-fi:api:bad-request".into(),
             "Bad Request",
             detail.clone(),
             (!errors.is_empty()).then(|| ("errors", json!(errors))),
         ),
         ApiError::Parameter(msg) => (
             StatusCode::BAD_REQUEST,
-            "urn:ed-fi:api:bad-request:parameter-validation-failed",
+            "urn:ed-fi:api:bad-request:parameter-validation-failed".into(),
             "Parameter Validation Failed",
             "The request construction was invalid.".into(),
             Some(("errors", json!([msg]))),
         ),
         ApiError::ParametersInvalid(msgs) => (
             StatusCode::BAD_REQUEST,
-            "urn:ed-fi:api:bad-request:parameter-validation-failed",
+            "urn:ed-fi:api:bad-request:parameter-validation-failed".into(),
             "Parameter Validation Failed",
             "Parameters supplied to the request were invalid.".into(),
             Some(("errors", json!(msgs))),
         ),
         ApiError::IdInBody => (
             StatusCode::BAD_REQUEST,
-            VALIDATION,
+            VALIDATION.into(),
             "Data Validation Failed",
             "The request data was constructed incorrectly.".into(),
             Some(("errors", json!([ID_IN_BODY]))),
         ),
         ApiError::UnknownResource => (
             StatusCode::NOT_FOUND,
-            "urn:ed-fi:api:not-found",
+            "urn:ed-fi:api:not-found".into(),
             "Not Found",
             "The specified data could not be found.".into(),
             None,
         ),
         ApiError::NotFound { .. } => (
             StatusCode::NOT_FOUND,
-            "urn:ed-fi:api:not-found",
+            "urn:ed-fi:api:not-found".into(),
             "Not Found",
             "The specified item could not be found.".into(),
             None,
         ),
         ApiError::MethodNotAllowed => (
             StatusCode::METHOD_NOT_ALLOWED,
-            "urn:ed-fi:api:method-not-allowed",
+            "urn:ed-fi:api:method-not-allowed".into(),
             "Method Not Allowed",
             "The request construction was invalid.".into(),
             None,
         ),
         ApiError::UnresolvedReference { resource } => (
             StatusCode::CONFLICT,
-            "urn:ed-fi:api:data-conflict:unresolved-reference",
+            "urn:ed-fi:api:data-conflict:unresolved-reference".into(),
             "Unresolved Reference",
             format!("The referenced '{resource}' item does not exist."),
             None,
@@ -172,28 +172,35 @@ fn problem_parts(
         // 7.2+ reports unknown descriptor values as validation errors; kept for completeness
         ApiError::UnresolvedDescriptor { path, descriptor, value } => (
             StatusCode::BAD_REQUEST,
-            VALIDATION,
+            VALIDATION.into(),
             "Data Validation Failed",
             "Data validation failed. See 'validationErrors' for details.".into(),
             Some(("validationErrors", json!({ path.clone(): [format!("{descriptor} value '{value}' does not exist.")] }))),
         ),
         ApiError::DependentItemExists { entity } => (
             StatusCode::CONFLICT,
-            "urn:ed-fi:api:data-conflict:dependent-item-exists",
+            "urn:ed-fi:api:data-conflict:dependent-item-exists".into(),
             "Dependent Item Exists",
             format!("The requested action cannot be performed because this item is referenced by an existing '{entity}' item."),
             None,
         ),
         ApiError::OptimisticLock => (
             StatusCode::PRECONDITION_FAILED,
-            "urn:ed-fi:api:optimistic-lock-failed",
+            "urn:ed-fi:api:optimistic-lock-failed".into(),
             "Optimistic Lock Failed",
             "The item has been modified by another user.".into(),
             None,
         ),
+        ApiError::Profile { status, urn, title, detail, error } => (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+            format!("urn:ed-fi:api:{urn}"),
+            title,
+            detail.clone(),
+            Some(("errors", json!([error]))),
+        ),
         ApiError::NoRelationship { property, hint } => (
             StatusCode::FORBIDDEN,
-            "urn:ed-fi:api:security:authorization",
+            "urn:ed-fi:api:security:authorization".into(),
             "Authorization Denied",
             format!("Access to the requested data could not be authorized. Hint: {hint}"),
             Some(("errors", json!([no_relationships(property)]))),
@@ -241,6 +248,9 @@ fn older_message(e: &ApiError) -> (StatusCode, String) {
         ApiError::OptimisticLock => (StatusCode::PRECONDITION_FAILED, "Resource was modified by another consumer.".into()),
         ApiError::NoRelationship { property, .. } => {
             (StatusCode::FORBIDDEN, format!("Authorization denied. {}", no_relationships(property)))
+        }
+        ApiError::Profile { status, error, .. } => {
+            (StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST), error.clone())
         }
     }
 }

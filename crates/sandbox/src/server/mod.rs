@@ -11,8 +11,9 @@
 //! - `routing.rs`: the [`router`], data URLs and their dispatch by method.
 //! - `data.rs`: the data operations (`cursor.rs`: cursor paging and `/partitions` of 7.3;
 //!   `changes.rs`: Change Queries: `availableChangeVersions`, `/deletes`, `/keyChanges`);
-//!   `oauth.rs`: tokens and the bearer check; `metadata.rs`:
-//!   discovery, metadata and documents.
+//!   `profiles.rs`: which ODS/API profile a data request is under (`crate::profiles` shapes
+//!   its bodies); `oauth.rs`: tokens and the bearer check; `metadata.rs`: discovery, metadata
+//!   and documents.
 //! - `errors.rs`: error bodies in both styles; `stats.rs`: the counters of `/_sandbox/stats`;
 //!   `forms.rs`: URL-encoded query strings and forms.
 
@@ -26,6 +27,7 @@ mod faults;
 mod forms;
 mod metadata;
 mod oauth;
+mod profiles;
 mod ratelimit;
 mod roots;
 mod routing;

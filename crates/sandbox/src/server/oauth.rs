@@ -4,7 +4,7 @@
 use super::errors::{message, problem};
 use super::forms::url_form;
 use super::roots::Root;
-use super::state::{IssuedToken, Sandbox, Shared};
+use super::state::{Client, IssuedToken, Sandbox, Shared};
 use crate::store::ErrorStyle;
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, State};
@@ -79,13 +79,13 @@ fn grant(sb: &Sandbox, root: &Root, headers: &HeaderMap, body: &[u8]) -> Result<
         ));
     }
     // a client bound to a tenant gets tokens at that tenant's root only
-    let known = sb.cfg.clients.iter().any(|c| {
+    let known = sb.cfg.clients.iter().find(|c| {
         c.id == creds.0 && c.secret == creds.1 && (c.tenant.is_none() || c.tenant == root.tenant)
     });
-    if !known {
+    let Some(client) = known else {
         return Err(Refused::OAuth(StatusCode::UNAUTHORIZED, "invalid_client"));
-    }
-    let token = issue_token(sb, root, &creds.0).ok_or(Refused::TooManyTokens)?;
+    };
+    let token = issue_token(sb, root, client).ok_or(Refused::TooManyTokens)?;
     let mut body = json!({"access_token": token, "expires_in": sb.cfg.token_ttl.as_secs(), "token_type": "bearer"});
     if let Some(scope) = fields.get("scope") {
         body["scope"] = json!(scope);
@@ -93,12 +93,13 @@ fn grant(sb: &Sandbox, root: &Root, headers: &HeaderMap, body: &[u8]) -> Result<
     Ok(body)
 }
 
-/// The bearer check of a data request: `Err` says why it fails.
+/// The bearer check of a data request: the profiles assigned to the token's client, or why it
+/// fails.
 pub(super) fn check_bearer(
     sb: &Sandbox,
     root: &Root,
     headers: &HeaderMap,
-) -> Result<(), &'static str> {
+) -> Result<Vec<String>, &'static str> {
     let Some(h) = headers.get(header::AUTHORIZATION) else {
         return Err("Authorization header is missing.");
     };
@@ -115,7 +116,7 @@ pub(super) fn check_bearer(
     }
     // a token works in the tenant it was issued in
     match sb.tokens.lock().get(token) {
-        Some(t) if t.expires > Instant::now() && t.tenant == root.tenant => Ok(()),
+        Some(t) if t.expires > Instant::now() && t.tenant == root.tenant => Ok(t.profiles.clone()),
         _ => Err("Invalid token"),
     }
 }
@@ -191,13 +192,13 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Re
 /// A new token, valid for `--token-ttl`, counted, and appended to the `--log-tokens` file.
 /// A new token for `client` in `root`'s tenant; None when the client already holds
 /// `--token-limit` live tokens.
-fn issue_token(sb: &Sandbox, root: &Root, client: &str) -> Option<String> {
+fn issue_token(sb: &Sandbox, root: &Root, client: &Client) -> Option<String> {
     let token = uuid::Uuid::new_v4().simple().to_string();
     {
         let mut tokens = sb.tokens.lock();
         let now = Instant::now();
         tokens.retain(|_, t| t.expires > now);
-        if tokens.values().filter(|t| t.client == client).count() >= sb.cfg.token_limit {
+        if tokens.values().filter(|t| t.client == client.id).count() >= sb.cfg.token_limit {
             return None;
         }
         tokens.insert(
@@ -205,7 +206,8 @@ fn issue_token(sb: &Sandbox, root: &Root, client: &str) -> Option<String> {
             IssuedToken {
                 expires: now + sb.cfg.token_ttl,
                 tenant: root.tenant.clone(),
-                client: client.to_string(),
+                client: client.id.clone(),
+                profiles: client.profiles.clone(),
             },
         );
     }

@@ -13,6 +13,7 @@ use super::metadata::{
     dependencies_doc, descriptors_doc, discovery, dms_metadata, metadata_list, resources_doc, stats,
 };
 use super::oauth::{check_bearer, token};
+use super::profiles;
 use super::roots::Root;
 use super::state::{Sandbox, Shared};
 use crate::store::{Api, ApiError};
@@ -134,14 +135,37 @@ async fn data_request(sb: &Sandbox, parts: Parts, body: Body) -> Response<Body> 
     else {
         return sb.error_response(&ApiError::UnknownResource);
     };
-    if let Err(why) = check_bearer(sb, &root, &parts.headers) {
-        return unauthorized(sb.api.style, why);
-    }
+    let assigned = match check_bearer(sb, &root, &parts.headers) {
+        Ok(assigned) => assigned,
+        Err(why) => return unauthorized(sb.api.style, why),
+    };
+    // the operations a profile shapes: GET of the collection and by id, POST, PUT
+    let special = |p: &str| {
+        ["deletes", "keyChanges"]
+            .iter()
+            .any(|s| p.eq_ignore_ascii_case(s))
+            || (p == "partitions" && sb.cfg.cursor_paging)
+    };
+    let shaped = match (&parts.method, id.as_deref()) {
+        (&Method::GET, None) | (&Method::POST, None) | (&Method::PUT, Some(_)) => true,
+        (&Method::GET, Some(p)) => !special(p),
+        _ => false,
+    };
+    let profile = if shaped {
+        profiles::negotiate(sb, &assigned, &parts.method, &parts.headers, ep)
+    } else {
+        profiles::check_media_type(sb, &parts.method, &parts.headers).map(|_| None)
+    };
+    let profile = match profile {
+        Ok(p) => p,
+        Err(e) => return sb.error_response(&e),
+    };
     let c = Collection {
         store: sb.store(&root.store_key(&prefix)),
         root_url: root.url(sb),
         prefix,
         ep,
+        profile,
     };
     let answer = match (&parts.method, id) {
         // cursor paging when it is on and asked for (cursor.rs), else offset paging

@@ -7,6 +7,7 @@ use super::delay::PreciseDelay;
 use super::errors;
 use super::ratelimit::RateLimiter;
 use super::stats::Stats;
+use crate::profiles::Profile;
 use crate::store::{Api, ApiError, ErrorStyle, Store};
 use axum::body::{Body, Bytes};
 use axum::http::Response;
@@ -50,6 +51,9 @@ pub struct ServeConfig {
     pub token_limit: usize,
     /// ODS/API 7.3's cursor paging beside offset paging (`--cursor-paging`).
     pub cursor_paging: bool,
+    /// The ODS/API profiles the API knows (`--profile NAME:FILE`), for the profile media types
+    /// and the clients assigned to them.
+    pub profiles: Vec<Profile>,
 }
 
 impl ServeConfig {
@@ -74,25 +78,31 @@ impl ServeConfig {
             dms: false,
             token_limit: 15,
             cursor_paging: false,
+            profiles: vec![],
         }
     }
 }
 
-/// Client credentials the API accepts (`--client ID:SECRET[,tenant=T]`).
+/// Client credentials the API accepts (`--client ID:SECRET[,tenant=T][,profile=P]...`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub id: String,
     pub secret: String,
     /// The one tenant this client's tokens work in (none: every tenant).
     pub tenant: Option<String>,
+    /// The profiles assigned to this client (`profile=P`, repeatable), as an ODS/API's admin
+    /// database assigns them to an API client.
+    pub profiles: Vec<String>,
 }
 
 impl Client {
-    /// `ID:SECRET[,tenant=T]`: the secret ends at the first comma.
+    /// `ID:SECRET[,tenant=T][,profile=P]...`: the secret ends at the first comma.
     pub fn parse(text: &str) -> Result<Client, String> {
         let (head, options) = text.split_once(',').unwrap_or((text, ""));
         let Some((id, secret)) = head.split_once(':') else {
-            return Err(format!("--client {text:?}: expected ID:SECRET[,tenant=T]"));
+            return Err(format!(
+                "--client {text:?}: expected ID:SECRET[,tenant=T][,profile=P]"
+            ));
         };
         if id.is_empty() || secret.is_empty() {
             return Err(format!(
@@ -103,13 +113,15 @@ impl Client {
             id: id.to_string(),
             secret: secret.to_string(),
             tenant: None,
+            profiles: vec![],
         };
         for option in options.split(',').filter(|o| !o.is_empty()) {
             match option.split_once('=') {
                 Some(("tenant", t)) if !t.is_empty() => client.tenant = Some(t.to_string()),
+                Some(("profile", p)) if !p.is_empty() => client.profiles.push(p.to_string()),
                 _ => {
                     return Err(format!(
-                        "--client {text:?}: unknown option {option:?} (known: tenant=T)"
+                        "--client {text:?}: unknown option {option:?} (known: tenant=T, profile=P)"
                     ))
                 }
             }
@@ -158,6 +170,8 @@ pub(super) struct IssuedToken {
     pub tenant: Option<String>,
     /// The client it was issued to (for `--token-limit`).
     pub client: String,
+    /// The profiles assigned to that client.
+    pub profiles: Vec<String>,
 }
 
 /// Shared state of a running sandbox.
@@ -251,3 +265,23 @@ impl Sandbox {
 
 /// The sandbox as the handlers share it.
 pub(super) type Shared = Arc<Sandbox>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_options() {
+        let c = Client::parse("k:s,tenant=a,profile=P1,profile=P2").unwrap();
+        assert_eq!(
+            (c.id.as_str(), c.secret.as_str(), c.tenant.as_deref()),
+            ("k", "s", Some("a"))
+        );
+        assert_eq!(c.profiles, ["P1", "P2"]);
+        assert!(Client::parse("k:s").unwrap().profiles.is_empty());
+        for bad in ["k:s,profile=", "k:s,scope=1", "k:s,profile"] {
+            let e = Client::parse(bad).unwrap_err();
+            assert!(e.contains("unknown option"), "{bad}: {e}");
+        }
+    }
+}

@@ -51,6 +51,15 @@ pub enum ApiError {
         property: &'static str,
         hint: &'static str,
     },
+    /// A refusal of the ODS/API's profiles (data policies): its status, its problem type after
+    /// `urn:ed-fi:api:`, title, detail and its one error (the `message` before 7.2).
+    Profile {
+        status: u16,
+        urn: &'static str,
+        title: &'static str,
+        detail: String,
+        error: String,
+    },
 }
 
 impl ApiError {
@@ -60,7 +69,7 @@ impl ApiError {
     }
 
     /// The validation error of a body that is not a JSON object.
-    pub(super) fn not_an_object() -> ApiError {
+    pub fn not_an_object() -> ApiError {
         ApiError::validation("$", "The request body must be a JSON object.".to_string())
     }
 }

@@ -29,6 +29,25 @@ impl Store {
         }
     }
 
+    /// The stored body of the record of endpoint `ep` with this id (what a PUT replaces).
+    pub fn body_of(&self, ep: usize, id: &str) -> Option<&Map<String, Value>> {
+        self.find(ep, id).map(|idx| &self.record(ep, idx).body)
+    }
+
+    /// The stored body of the record of endpoint `ep` with the identity of `body` (what a POST
+    /// of `body` updates).
+    pub fn body_with_identity(
+        &self,
+        api: &Api,
+        ep: usize,
+        body: &Map<String, Value>,
+    ) -> Option<&Map<String, Value>> {
+        let idx = self.endpoints[ep]
+            .by_identity
+            .get(&api.identity_key(ep, body))?;
+        Some(&self.record(ep, *idx).body)
+    }
+
     /// Render a stored record as the API returns it.
     fn render(&self, api: &Api, ep: usize, idx: usize) -> Value {
         let rec = self.endpoints[ep].records[idx]
