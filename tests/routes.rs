@@ -25,6 +25,8 @@ fn config(dir: &Path, base_url: &str, api: &str, client: (&str, &str)) {
 /// The default client, year-specific 2025.
 const YEAR_2025: &str = "  mode: year_specific\n  year: 2025\n";
 const TESTKEY: (&str, &str) = ("testkey", "testsecret");
+/// The sandbox's default database.
+const SHARED: &str = "  mode: shared_instance\n";
 
 /// Records of `endpoint` in the sandbox's database `key` (`context:2025`, `tenant:a`).
 fn records(sb: &Sandbox, key: &str, endpoint: &str) -> u64 {
@@ -351,6 +353,140 @@ fn validate_resolves_remote_references_through_the_context_route() {
     assert_eq!(
         sb.stats()["requests"]["POST"]["201"].as_u64(),
         Some(sb.creates())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `fetch.paging` in the config written by [`config`].
+fn paging(dir: &Path, paging: &str) {
+    let path = dir.join("lightbeam.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = match text.find("fetch:") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    };
+    std::fs::write(
+        path,
+        format!("{text}fetch:\n  page_size: 200\n  paging: {paging}\n"),
+    )
+    .unwrap();
+}
+
+fn file(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join("data").join(name)).unwrap()
+}
+
+#[test]
+fn fetch_truncate_and_delete_page_by_cursor_where_the_api_offers_it() {
+    let dir = tmp_dir("routes-cursor");
+    let files = generate(&dir.join("data"), 100, 8);
+    let grades = files.iter().find(|(e, _)| e == "grades").unwrap().1;
+    assert!(grades > 2_500, "two partitions of grades: {grades}");
+    let sb = Sandbox::start(Version::Ds60, &["--cursor-paging"]);
+    config(&dir, &sb.base, SHARED, TESTKEY);
+    paging(&dir, "auto");
+    std::fs::write(
+        dir.join("data/gradeLevelDescriptors.jsonl"),
+        r#"{"codeValue": "Thirteenth grade", "shortDescription": "Thirteenth grade", "namespace": "uri://ed-fi.org/GradeLevelDescriptor"}"#,
+    )
+    .unwrap();
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 0);
+
+    // ODS/API 7.3 lists /partitions: cursor paging, in the API's order like offset paging
+    let o = run(&dir, "fetch", &["-s", "grades,students"]);
+    assert_exit(&o, 0);
+    assert_says(
+        &o,
+        &[
+            "cursor paging where the API offers it",
+            &format!("fetching {grades} records from {}/data/v3/", sb.base),
+            "/ed-fi/grades in 2 cursor partitions ...",
+            "/ed-fi/students in 1 cursor partition ...",
+        ],
+    );
+    let (by_cursor, students_by_cursor) =
+        (file(&dir, "grades.jsonl"), file(&dir, "students.jsonl"));
+    assert_eq!(by_cursor.lines().count() as u64, grades);
+    paging(&dir, "offset");
+    let o = run(&dir, "fetch", &["-s", "grades,students"]);
+    assert_exit(&o, 0);
+    assert!(!text(&o).contains("cursor p"), "{}", text(&o));
+    assert_eq!(
+        file(&dir, "grades.jsonl"),
+        by_cursor,
+        "the same lines, in the same order"
+    );
+    assert_eq!(file(&dir, "students.jsonl"), students_by_cursor);
+
+    // delete lists the descriptor values by cursor to find the one to delete
+    paging(&dir, "auto");
+    let seeded = sb.count("gradeLevelDescriptors");
+    let o = run(&dir, "delete", &["-s", "gradeLevelDescriptors", "--yes"]);
+    assert_exit(&o, 0);
+    assert_says(&o, &["cursor paging where the API offers it"]);
+    assert_eq!(
+        sb.count("gradeLevelDescriptors"),
+        seeded - 1,
+        "{}",
+        text(&o)
+    );
+
+    // truncate lists every id by cursor
+    let o = run(&dir, "truncate", &["-s", "grades", "--yes"]);
+    assert_exit(&o, 0);
+    assert_says(
+        &o,
+        &[
+            "cursor paging where the API offers it",
+            &format!("TRUNCATING ALL DATA from endpoint grades ({grades} records"),
+        ],
+    );
+    assert_eq!(sb.count("grades"), 0);
+
+    // the DMS layout
+    let sb = Sandbox::start(Version::Ds60, &["--dms", "--cursor-paging"]);
+    generate(&dir.join("data"), 100, 8); // fetch wrote over the data files
+    config(&dir, &sb.base, "", TESTKEY);
+    let o = run(&dir, "send", &["-s", "students", "-f"]);
+    assert_exit(&o, 0);
+    let o = run(&dir, "fetch", &["-s", "students"]);
+    assert_exit(&o, 0);
+    assert_says(
+        &o,
+        &[&format!(
+            "{}/data/ed-fi/students in 1 cursor partition",
+            sb.base
+        )],
+    );
+    assert_eq!(
+        file(&dir, "students.jsonl").lines().count(),
+        students_by_cursor.lines().count()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cursor_paging_asked_of_an_api_without_it_pages_by_offset() {
+    let dir = tmp_dir("routes-cursor-forced");
+    let files = generate(&dir.join("data"), 5, 9);
+    let sb = Sandbox::start(Version::Ds50, &[]);
+    config(&dir, &sb.base, SHARED, TESTKEY);
+    let o = run(&dir, "send", &["-s", "students"]);
+    assert_exit(&o, 0);
+    paging(&dir, "cursor");
+    let o = run(&dir, "fetch", &["-s", "students"]);
+    assert_exit(&o, 0);
+    assert_says(
+        &o,
+        &[
+            "cursor paging (fetch.paging: cursor)",
+            "paging students by offset: its /partitions could not be read",
+        ],
+    );
+    assert_eq!(
+        file(&dir, "students.jsonl").lines().count() as u64,
+        students(&files)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

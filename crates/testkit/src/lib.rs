@@ -46,6 +46,9 @@ pub enum Version {
     Ds40,
     /// ODS/API 5.3, DS 3.3.1-b (Swagger 2.0 resources)
     Swagger53,
+    /// ODS/API 7.3, DS 6.0 (OpenAPI 3, listing each resource's `/partitions`), seeded with the
+    /// DS 5.2.0 descriptors (the DS 6.0 ones are not in ../shared; those DS 6.0 lacks are left out)
+    Ds60,
 }
 
 impl Version {
@@ -66,6 +69,12 @@ impl Version {
                 "odsapi-6.1_descriptors_openapi3_ds4.0-tpdm.json",
                 "odsapi-6.1_ds-4.0.0_dependencies.json",
                 "ds-4.0.0_jsonl",
+            ),
+            Version::Ds60 => (
+                "odsapi-7.3_resources_openapi3_ds6.0.json",
+                "odsapi-7.3_descriptors_openapi3_ds6.0.json",
+                "odsapi-7.x_ds-6.0.0_dependencies.json",
+                "ds-5.2.0_jsonl",
             ),
             Version::Swagger53 => (
                 "odsapi-5.3_resources_swagger2_ds3.3.1b-tpdm.json",

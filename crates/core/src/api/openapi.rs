@@ -280,6 +280,9 @@ pub struct Endpoint {
     /// True for education organizations (schools, LEAs, ...): they can be the target of an
     /// `educationOrganizationReference`.
     pub is_education_organization: bool,
+    /// The document lists `/{namespace}/{name}/partitions`: the API offers cursor paging here
+    /// (ODS/API 7.3).
+    pub has_partitions: bool,
     /// Index into `Model::documents`.
     pub document: usize,
 }
@@ -335,12 +338,16 @@ impl Model {
     /// Build the model from one or more documents (normally resources, then descriptors).
     pub fn new(documents: Vec<Document>) -> Model {
         let mut endpoints = Vec::new();
+        let mut partitioned = std::collections::HashSet::new();
         for (di, doc) in documents.iter().enumerate() {
             let Some(paths) = doc.root["paths"].as_object() else {
                 continue;
             };
             for (path, ops) in paths {
                 let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+                if segs.len() == 3 && segs[2] == "partitions" {
+                    partitioned.insert((segs[0].to_string(), segs[1].to_ascii_lowercase()));
+                }
                 if segs.len() != 2 || segs[1].starts_with('{') {
                     continue;
                 }
@@ -351,6 +358,10 @@ impl Model {
                     endpoints.push(ep);
                 }
             }
+        }
+        for e in &mut endpoints {
+            e.has_partitions =
+                partitioned.contains(&(e.namespace.clone(), e.name.to_ascii_lowercase()));
         }
         let mut by_path = HashMap::new();
         let mut by_schema = HashMap::new();
@@ -678,6 +689,7 @@ fn read_endpoint(doc: &Document, di: usize, ns: &str, name: &str, ops: &Value) -
         required,
         identity,
         is_education_organization: found.is_education_organization,
+        has_partitions: false,
         document: di,
     })
 }
@@ -724,6 +736,25 @@ mod tests {
 
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
+    fn the_documents_of_7_3_list_partitions() {
+        let m = Model::new(vec![
+            load("odsapi-7.3_resources_openapi3_ds6.0.json"),
+            load("odsapi-7.3_descriptors_openapi3_ds6.0.json"),
+        ]);
+        let students = &m.endpoints[m.find("ed-fi", "students").unwrap()];
+        assert!(students.has_partitions);
+        let grades = &m.endpoints[m.find("ed-fi", "gradeLevelDescriptors").unwrap()];
+        assert!(grades.has_partitions);
+        let with = m.endpoints.iter().filter(|e| e.has_partitions).count();
+        assert!(
+            with * 10 >= m.endpoints.len() * 9,
+            "{with} of {}",
+            m.endpoints.len()
+        );
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
     fn ds50_model() {
         let m = Model::new(vec![
             load("odsapi-7.x_resources_openapi3_ds5.0.json"),
@@ -744,6 +775,10 @@ mod tests {
         let lea = m.find("ed-fi", "localEducationAgencies").unwrap();
         assert!(m.endpoints[lea].is_education_organization);
         assert!(!m.endpoints[m.find("ed-fi", "students").unwrap()].is_education_organization);
+        assert!(
+            m.endpoints.iter().all(|e| !e.has_partitions),
+            "7.2: no cursor paging"
+        );
         let r = ssa
             .references
             .iter()

@@ -77,6 +77,11 @@ pub struct Session<'a> {
     first_answers: routes::FirstAnswers,
     /// `apiMode` of the discovery document, for the hint when the data URL is wrong.
     api_mode: Option<String>,
+    /// What the discovery document says of the API's version: `None` when it was not read (all
+    /// URLs configured), `Some(None)` when it names none.
+    api_version: Option<Option<String>>,
+    /// Discovery's data URL has no `/v3`: the Ed-Fi DMS (whose version numbers are its own).
+    dms: bool,
 }
 
 /// What a request's result tells the flow.
@@ -173,6 +178,8 @@ impl<'a> Session<'a> {
             flow: Flow::new(config.connection.pool_size as usize),
             first_answers: routes::FirstAnswers::default(),
             api_mode: None,
+            api_version: None,
+            dms: false,
         };
         let configured = (
             non_empty(&api.oauth_url).map(str::to_string),
@@ -223,6 +230,15 @@ impl<'a> Session<'a> {
             .get("apiMode")
             .and_then(Value::as_str)
             .map(str::to_string);
+        s.api_version = Some(
+            root.get("version")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
+        s.dms = root
+            .pointer("/urls/dataManagementApi")
+            .and_then(Value::as_str)
+            .is_some_and(|u| !u.contains("/v3"));
         s.set_data_url(Some(&root))?;
         Ok(s)
     }
@@ -244,6 +260,25 @@ impl<'a> Session<'a> {
         self.log(LogLevel::Info, format!("data URL: {url} (from {from})"));
         self.urls.data = url;
         Ok(())
+    }
+
+    /// Whether the API may offer cursor paging: its discovery document says ODS/API 7.3 or later
+    /// or names no version, or it is the Ed-Fi DMS (a data URL without `/v3`). Which endpoints
+    /// offer it, the OpenAPI documents tell.
+    pub fn may_offer_cursor_paging(&self) -> bool {
+        if self.dms {
+            return true;
+        }
+        match &self.api_version {
+            None => false,
+            Some(None) => true,
+            Some(Some(v)) => {
+                let mut parts = v.split('.').map(|p| p.trim().parse::<u32>().ok());
+                let major = parts.next().flatten();
+                let minor = parts.next().flatten().unwrap_or(0);
+                major.is_none_or(|m| (m, minor) >= (7, 3))
+            }
+        }
     }
 
     /// `{data URL}/{namespace}/{endpoint}`.

@@ -181,12 +181,32 @@ impl Default for CountConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct FetchConfig {
     pub page_size: u32,
+    pub paging: Paging,
 }
 
 impl Default for FetchConfig {
     fn default() -> Self {
-        FetchConfig { page_size: 100 }
+        FetchConfig {
+            page_size: 100,
+            paging: Paging::Auto,
+        }
     }
+}
+
+/// How `fetch`, `truncate` and `delete` (descriptor values) read an endpoint's records
+/// (`fetch.paging`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Paging {
+    /// Cursor paging where the API offers it (ODS/API 7.3 and the Ed-Fi DMS: the OpenAPI
+    /// documents list the endpoint's `/partitions`), offset paging elsewhere.
+    #[default]
+    Auto,
+    /// `limit`/`offset` everywhere (the Python tool's paging).
+    Offset,
+    /// `/partitions`, `pageToken` and `pageSize` everywhere (offset paging for an endpoint whose
+    /// `/partitions` cannot be read).
+    Cursor,
 }
 
 /// The order in which `send` lets payloads go (`send.order`).

@@ -41,10 +41,7 @@ pub async fn total_count(
     endpoint: &str,
     params: &[(String, String)],
 ) -> Result<Result<u64, CountError>, SessionError> {
-    let mut all: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut all = super::paging::params(params);
     all.push(("limit", "0"));
     all.push(("totalCount", "true"));
     let url = query_url(&session.resource_url(endpoint), &all);

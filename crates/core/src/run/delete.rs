@@ -8,7 +8,7 @@
 //! not found) leaves the state, so a later `send` sends it again. Which payloads: see
 //! [`decide_delete`].
 
-use super::fetch::{fetch_all, MAX_PAGE_SIZE};
+use super::paging::{fetch_all, Pager, MAX_PAGE_SIZE};
 use super::payloads::Payloads;
 use super::scheduler::{
     self, log_finished, Admission, LevelOrder, Outcome, Prepared, Settled, SkipGroup, StateChange,
@@ -153,7 +153,8 @@ pub async fn delete(
     results: &mut RunResults,
 ) -> Result<Vec<SkipGroup>, RunError> {
     let levels = p.data.level_names();
-    let task = Delete { p, model };
+    let pager = Pager::choose(p.session, Some(model), None).await;
+    let task = Delete { p, model, pager };
     scheduler::run(
         &task,
         p.session,
@@ -168,6 +169,8 @@ pub async fn delete(
 struct Delete<'a, 'b, 's> {
     p: &'a Payloads<'b, 's>,
     model: &'a Model,
+    /// How descriptor values are listed.
+    pager: Pager,
 }
 
 struct EndpointCtx<'m> {
@@ -198,7 +201,7 @@ impl<'a> Task for Delete<'a, '_, '_> {
             .ok_or_else(|| RunError::UnknownEndpoint(name.to_string()))?;
         let known = p.known(name).await?;
         let descriptors = if endpoint.is_descriptor {
-            Some(descriptor_ids(p.session, name).await?)
+            Some(descriptor_ids(p.session, &self.pager, name).await?)
         } else {
             None
         };
@@ -377,6 +380,7 @@ async fn delete_line(
 /// not be fetched (its payloads are then skipped with that reason).
 async fn descriptor_ids(
     session: &Session<'_>,
+    pager: &Pager,
     endpoint: &str,
 ) -> Result<Result<DescriptorIds, String>, RunError> {
     session.log(
@@ -391,7 +395,7 @@ async fn descriptor_ids(
     };
     let page_size = u64::from(session.config.fetch.page_size).clamp(1, MAX_PAGE_SIZE);
     Ok(
-        match fetch_all(session, endpoint, page_size, &extract).await? {
+        match fetch_all(session, pager, endpoint, page_size, &extract).await? {
             Ok(all) => {
                 let mut map: DescriptorIds = HashMap::new();
                 for (key, id) in all {

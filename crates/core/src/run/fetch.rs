@@ -1,48 +1,25 @@
 //! `fetch`: every record of the selected endpoints (optionally filtered by `-q` query parameters)
-//! written to `{endpoint}.jsonl`, one JSON object a line, in the API's order. Pages are planned
-//! from the `Total-Count` and fetched `pool_size` at a time, and written in order as they arrive:
-//! never more than `pool_size` pages in memory. `-k/--keep-keys` and `-d/--drop-keys` select the
-//! top-level keys written; lines are formatted as Python's `json.dumps` (the Python tool's
-//! output, byte for byte). Also the paging used by `delete` (descriptor values) and `truncate`
-//! (all ids).
+//! written to `{endpoint}.jsonl`, one JSON object a line, in the API's order. The reads (pages
+//! planned from the `Total-Count`, or cursor partitions where the API offers them, see
+//! [`paging`](super::paging)) go `pool_size` at a time and are written in order as they arrive:
+//! never more than `pool_size` pages or partitions in memory. `-k/--keep-keys` and
+//! `-d/--drop-keys` select the top-level keys written; lines are formatted as Python's
+//! `json.dumps` (the Python tool's output, byte for byte).
 
-use super::count::{total_count, CountError};
+use super::count::total_count;
+use super::paging::{get_page, plan_pages, read_partition, Page, PageError, Pager, MAX_PAGE_SIZE};
 use super::RunError;
-use crate::api::errors::error_messages;
 use crate::api::openapi::{Endpoint, Model};
-use crate::api::session::{Session, SessionError};
-use crate::api::url::query_url;
+use crate::api::session::Session;
 use crate::data::selectors::select_keys;
-use crate::ports::{Event, LogLevel, Method, OutputError, OutputFiles, OutputWriter};
+use crate::ports::{Event, LogLevel, OutputError, OutputFiles, OutputWriter};
 use crate::pycompat::json_dumps;
-use crate::results::{FailureKind, FailureMethod, RunResults};
+use crate::results::RunResults;
 use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 
-/// The API's maximum `limit`.
-pub const MAX_PAGE_SIZE: u64 = 500;
-
 /// Query parameters lightbeam sets itself; not accepted in `-q`.
 pub const PAGING_PARAMS: [&str; 5] = ["limit", "offset", "totalCount", "pageToken", "pageSize"];
-
-/// One page to GET.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub offset: u64,
-    pub limit: u64,
-}
-
-/// The pages covering `total` records, `page_size` records each (at least 1, at most
-/// [`MAX_PAGE_SIZE`]).
-pub fn plan_pages(total: u64, page_size: u64) -> Vec<Page> {
-    let limit = page_size.clamp(1, MAX_PAGE_SIZE);
-    (0..total.div_ceil(limit))
-        .map(|p| Page {
-            offset: p * limit,
-            limit,
-        })
-        .collect()
-}
 
 /// Errors in `-q/--query`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,116 +99,6 @@ pub fn select_record_keys(record: Value, keep_keys: &str, drop_keys: &str) -> Va
     Value::Object(out)
 }
 
-/// Why a page (or the count before it) could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PageError {
-    /// A non-2xx answer with its messages.
-    Status { status: u16, messages: Vec<String> },
-    /// A 2xx answer that is not a JSON array.
-    NotAList,
-    /// No answer after all retries.
-    Transport(String),
-}
-
-impl PageError {
-    pub fn kind(&self) -> FailureKind {
-        match self {
-            PageError::Status { status, .. } => FailureKind::Status(*status),
-            PageError::NotAList => FailureMethod::Fetch.into(),
-            PageError::Transport(_) => FailureMethod::Connection.into(),
-        }
-    }
-
-    pub fn messages(&self) -> Vec<String> {
-        match self {
-            PageError::Status { messages, .. } => messages.clone(),
-            PageError::NotAList => vec!["the API's answer is not a JSON list of records".into()],
-            PageError::Transport(e) => vec![e.clone()],
-        }
-    }
-}
-
-impl From<CountError> for PageError {
-    fn from(e: CountError) -> Self {
-        match e {
-            CountError::Status { status, body } => PageError::Status {
-                status,
-                messages: error_messages(status, body.as_bytes()),
-            },
-            CountError::NoTotalCount => PageError::Status {
-                status: 200,
-                messages: vec!["the API's answer has no Total-Count header".into()],
-            },
-            CountError::Transport(e) => PageError::Transport(e),
-        }
-    }
-}
-
-impl std::fmt::Display for PageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.messages().join("; "))
-    }
-}
-
-/// GET one page of records.
-pub async fn get_page(
-    session: &Session<'_>,
-    endpoint: &str,
-    query: &[(String, String)],
-    page: Page,
-) -> Result<Result<Vec<Value>, PageError>, SessionError> {
-    let limit = page.limit.to_string();
-    let offset = page.offset.to_string();
-    let mut params: Vec<(&str, &str)> = query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    params.push(("limit", &limit));
-    params.push(("offset", &offset));
-    let url = query_url(&session.resource_url(endpoint), &params);
-    let resp = match session.call(Method::Get, &url, None).await? {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(PageError::Transport(e.to_string()))),
-    };
-    if !(200..300).contains(&resp.status) {
-        return Ok(Err(PageError::Status {
-            status: resp.status,
-            messages: error_messages(resp.status, &resp.body),
-        }));
-    }
-    Ok(match serde_json::from_slice::<Value>(&resp.body) {
-        Ok(Value::Array(records)) => Ok(records),
-        _ => Err(PageError::NotAList),
-    })
-}
-
-/// Every record of `endpoint`, each reduced by `extract` (records it returns `None` for are
-/// left out), pages fetched `pool_size` at a time. For `delete` (descriptor values) and
-/// `truncate` (ids): only what `extract` keeps stays in memory.
-pub async fn fetch_all<T>(
-    session: &Session<'_>,
-    endpoint: &str,
-    page_size: u64,
-    extract: &dyn Fn(Value) -> Option<T>,
-) -> Result<Result<Vec<T>, PageError>, SessionError> {
-    let total = match total_count(session, endpoint, &[]).await? {
-        Ok(n) => n,
-        Err(e) => return Ok(Err(e.into())),
-    };
-    let pool = session.config.connection.pool_size.max(1) as usize;
-    let mut pages = stream::iter(plan_pages(total, page_size))
-        .map(|page| get_page(session, endpoint, &[], page))
-        .buffered(pool);
-    let mut out = Vec::with_capacity(total.min(1_000_000) as usize);
-    while let Some(page) = pages.next().await {
-        match page? {
-            Ok(records) => out.extend(records.into_iter().filter_map(extract)),
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    Ok(Ok(out))
-}
-
 /// What `fetch` does besides the endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchOptions {
@@ -307,13 +174,15 @@ pub fn page_size(session: &Session<'_>) -> u64 {
 }
 
 /// Fetch `endpoints` (dependency order) into `{endpoint}.jsonl` files of `out`. `model` is
-/// needed to vet `-q` keys (see [`endpoints_for_query`]). Results: one success (status 200) per
-/// record written, one failure per page (or count) that could not be read, at the line of the
-/// output file where the page would have started.
+/// needed to vet `-q` keys (see [`endpoints_for_query`]); `pager` tells which endpoints are read
+/// with cursor paging. Results: one success (status 200) per record written, one failure per
+/// page or partition (or count) that could not be read, at the line of the output file where
+/// its records would have started.
 pub async fn fetch(
     session: &Session<'_>,
     endpoints: &[String],
     model: Option<&Model>,
+    pager: &Pager,
     options: &FetchOptions,
     out: &dyn OutputFiles,
     results: &mut RunResults,
@@ -322,39 +191,72 @@ pub async fn fetch(
     let query = &options.query;
     let endpoints = endpoints_for_query(session, model, endpoints, query);
     let totals = count_endpoints(session, &endpoints, query, results).await?;
-    let pages = plan_endpoint_pages(session, &endpoints, &totals, options.page_size);
+    let reads = plan_reads(session, pager, &endpoints, &totals, options).await?;
     let endpoints_ref = &endpoints;
-    let mut fetched = stream::iter(pages)
-        .map(|(ep, page, last)| async move {
-            let records = get_page(session, &endpoints_ref[ep], query, page).await;
-            (ep, page, last, records)
+    let page_size = options.page_size;
+    // records become their output lines as they arrive: a line takes a fraction of the memory of
+    // a parsed record, and up to pool_size partitions wait here for their turn
+    let line = |record: Value| -> Option<String> {
+        let record = select_record_keys(record, &options.keep_keys, &options.drop_keys);
+        Some(json_dumps(&record))
+    };
+    let line = &line;
+    let mut fetched = stream::iter(reads)
+        .map(|(ep, read, last)| async move {
+            let endpoint = &endpoints_ref[ep];
+            let got = match &read {
+                Read::Page(page) => {
+                    get_page(session, endpoint, query, *page)
+                        .await
+                        .map(|r| match r {
+                            Ok(records) => (records.into_iter().filter_map(line).collect(), None),
+                            Err(e) => (Vec::new(), Some(e)),
+                        })
+                }
+                Read::Partition { token, .. } => {
+                    read_partition(session, endpoint, query, token, page_size, line).await
+                }
+            };
+            (ep, read, last, got)
         })
         .buffered(pool);
     let mut files = Files {
         session,
         out,
-        options,
         open: None,
-        failed_pages: 0,
+        failed_reads: 0,
     };
-    while let Some((ep, page, last, records)) = fetched.next().await {
+    while let Some((ep, read, last, got)) = fetched.next().await {
+        let (lines, error) = got?;
         files
-            .page(&endpoints[ep], ep, page, records?, results)
+            .write(&endpoints[ep], ep, &read, lines, error, results)
             .await?;
         if last {
             files.close(&endpoints[ep]).await?;
         }
     }
-    if files.failed_pages > 0 {
+    if files.failed_reads > 0 {
         session.log(
             LogLevel::Warning,
             format!(
                 "{} pages could not be fetched: the files lack their records",
-                files.failed_pages
+                files.failed_reads
             ),
         );
     }
     Ok(())
+}
+
+/// One read of an endpoint's records: a page by offset, or a whole cursor partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Read {
+    Page(Page),
+    /// The `index`th (from 0) of `of` partitions, starting at `token`.
+    Partition {
+        index: usize,
+        of: usize,
+        token: String,
+    },
 }
 
 /// How many records each endpoint has, `pool_size` endpoints at a time: (index, total) of those
@@ -389,15 +291,28 @@ async fn count_endpoints(
     Ok(totals)
 }
 
-/// Every page of every endpoint with records, in order: (endpoint index, page, last of its
-/// endpoint). Each endpoint with records is started (logged, and its event emitted).
-fn plan_endpoint_pages(
+/// Every read of every endpoint with records, in order: (endpoint index, read, last of its
+/// endpoint). Each endpoint with records is started (logged, and its event emitted); the
+/// partitions of those read with cursor paging are asked for `pool_size` endpoints at a time.
+async fn plan_reads(
     session: &Session<'_>,
+    pager: &Pager,
     endpoints: &[String],
     totals: &[(usize, u64)],
-    page_size: u64,
-) -> Vec<(usize, Page, bool)> {
-    let mut pages = Vec::new();
+    options: &FetchOptions,
+) -> Result<Vec<(usize, Read, bool)>, RunError> {
+    let pool = session.config.connection.pool_size.max(1) as usize;
+    let query = &options.query;
+    let with_records: Vec<(usize, u64)> = totals.iter().copied().filter(|(_, t)| *t > 0).collect();
+    let partitions: Vec<Option<Vec<String>>> = stream::iter(with_records.iter())
+        .map(|(ep, total)| pager.partitions(session, &endpoints[*ep], query, *total))
+        .buffered(pool)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let mut partitions = partitions.into_iter();
+    let mut reads = Vec::new();
     for (ep, total) in totals {
         let endpoint = &endpoints[*ep];
         if *total == 0 {
@@ -407,10 +322,16 @@ fn plan_endpoint_pages(
             );
             continue;
         }
+        let tokens = partitions.next().flatten();
+        let how = match &tokens {
+            Some(t) if t.len() == 1 => " in 1 cursor partition".to_string(),
+            Some(t) => format!(" in {} cursor partitions", t.len()),
+            None => String::new(),
+        };
         session.log(
             LogLevel::Info,
             format!(
-                "fetching {total} records from {} ...",
+                "fetching {total} records from {}{how} ...",
                 session.resource_url(endpoint)
             ),
         );
@@ -418,34 +339,47 @@ fn plan_endpoint_pages(
             endpoint: endpoint.clone(),
             total: *total,
         });
-        let planned = plan_pages(*total, page_size);
+        let planned: Vec<Read> = match tokens {
+            Some(tokens) => {
+                let of = tokens.len();
+                tokens
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, token)| Read::Partition { index, of, token })
+                    .collect()
+            }
+            None => plan_pages(*total, options.page_size)
+                .into_iter()
+                .map(Read::Page)
+                .collect(),
+        };
         let n = planned.len();
-        for (k, page) in planned.into_iter().enumerate() {
-            pages.push((*ep, page, k + 1 == n));
+        for (k, read) in planned.into_iter().enumerate() {
+            reads.push((*ep, read, k + 1 == n));
         }
     }
-    pages
+    Ok(reads)
 }
 
 /// The output files of a fetch, written one endpoint at a time, page after page.
 struct Files<'f, 's> {
     session: &'f Session<'s>,
     out: &'f dyn OutputFiles,
-    options: &'f FetchOptions,
     /// The endpoint being written (its index), its file, and its records written so far.
     open: Option<(usize, Box<dyn OutputWriter + 'f>, u64)>,
-    failed_pages: u64,
+    failed_reads: u64,
 }
 
 impl<'f> Files<'f, '_> {
-    /// Writes a page's records into its endpoint's file (opened on its first page), or records
-    /// why the page could not be read.
-    async fn page(
+    /// Writes the lines of a read into its endpoint's file (opened on its first read), and
+    /// records why (the rest of) the read could not be had.
+    async fn write(
         &mut self,
         endpoint: &str,
         ep: usize,
-        page: Page,
-        records: Result<Vec<Value>, PageError>,
+        read: &Read,
+        lines: Vec<String>,
+        error: Option<PageError>,
         results: &mut RunResults,
     ) -> Result<(), RunError> {
         let file = output_file(endpoint);
@@ -455,38 +389,36 @@ impl<'f> Files<'f, '_> {
         }
         let (_, writer, written) = self.open.as_mut().expect("opened above");
         let res = results.resource_mut(endpoint);
-        match records {
-            Ok(records) => {
-                let mut buf = String::new();
-                let n = records.len() as u64;
-                for record in records {
-                    let record = select_record_keys(
-                        record,
-                        &self.options.keep_keys,
-                        &self.options.drop_keys,
-                    );
-                    buf.push_str(&json_dumps(&record));
-                    buf.push('\n');
-                    res.record_success(200);
-                }
-                writer
-                    .write(buf.as_bytes())
-                    .await
-                    .map_err(write_error(&file))?;
-                *written += n;
-            }
-            Err(e) => {
-                self.failed_pages += 1;
-                self.session.log(
-                    LogLevel::Warning,
-                    format!(
-                        "Unable to load records {}..{} of {endpoint}... {e}",
-                        page.offset + 1,
-                        page.offset + page.limit
-                    ),
-                );
-                res.record_failure(e.kind(), &e.messages(), &file, *written + 1);
-            }
+        let n = lines.len() as u64;
+        let mut buf = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            buf.push_str(&line);
+            buf.push('\n');
+            res.record_success(200);
+        }
+        if !buf.is_empty() {
+            writer
+                .write(buf.as_bytes())
+                .await
+                .map_err(write_error(&file))?;
+        }
+        *written += n;
+        if let Some(e) = error {
+            self.failed_reads += 1;
+            let what = match read {
+                Read::Page(page) => format!(
+                    "records {}..{} of {endpoint}",
+                    page.offset + 1,
+                    page.offset + page.limit
+                ),
+                Read::Partition { index, of, .. } => format!(
+                    "partition {} of {of} of {endpoint} after its first {n} records",
+                    index + 1
+                ),
+            };
+            self.session
+                .log(LogLevel::Warning, format!("Unable to load {what}... {e}"));
+            res.record_failure(e.kind(), &e.messages(), &file, *written + 1);
         }
         self.session.events.emit(Event::Progress {
             endpoint: endpoint.to_string(),
@@ -531,34 +463,6 @@ mod tests {
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    #[test]
-    fn pages_cover_the_total() {
-        assert_eq!(plan_pages(0, 100), vec![]);
-        assert_eq!(
-            plan_pages(250, 100),
-            vec![
-                Page {
-                    offset: 0,
-                    limit: 100
-                },
-                Page {
-                    offset: 100,
-                    limit: 100
-                },
-                Page {
-                    offset: 200,
-                    limit: 100
-                },
-            ]
-        );
-        assert_eq!(plan_pages(100, 100).len(), 1);
-        assert_eq!(plan_pages(101, 100).len(), 2);
-        // page sizes beyond the API's maximum are capped, 0 means 1
-        assert_eq!(plan_pages(1200, 1000).len(), 3);
-        assert_eq!(plan_pages(1200, 1000)[1].offset, 500);
-        assert_eq!(plan_pages(3, 0).len(), 3);
-    }
 
     #[test]
     fn queries() {

@@ -13,6 +13,7 @@ pub mod delete;
 mod error;
 pub mod fetch;
 mod order;
+pub mod paging;
 mod payloads;
 pub mod scheduler;
 pub mod send;
@@ -221,7 +222,8 @@ impl Runner<'_> {
                 let mut endpoints: Vec<String> = levels.iter().flatten().cloned().collect();
                 endpoints.reverse();
                 self.confirm(endpoints, true).await?;
-                truncate::truncate(&session, &levels, ports.state, results).await
+                let pager = paging::Pager::choose(&session, None, ports.cache).await;
+                truncate::truncate(&session, &pager, &levels, ports.state, results).await
             }
             Command::Count => {
                 outcome.counts = count::count(&session, &selected, results).await?;
@@ -234,15 +236,18 @@ impl Runner<'_> {
                     keep_keys: job.keep_keys.clone(),
                     drop_keys: job.drop_keys.clone(),
                 };
-                // the OpenAPI documents are needed only to vet -q keys
+                // the OpenAPI documents are needed to vet -q keys (and tell where the API offers
+                // cursor paging: Pager::choose reads them then)
                 let model = match options.query.is_empty() {
                     true => None,
                     false => Some(self.model(&session).await?),
                 };
+                let pager = paging::Pager::choose(&session, model.as_ref(), ports.cache).await;
                 fetch::fetch(
                     &session,
                     &selected,
                     model.as_ref(),
+                    &pager,
                     &options,
                     ports.output,
                     results,

@@ -4,7 +4,7 @@
 //! time. The state of each truncated endpoint is cleared (its payloads are not in the API any
 //! more, so a later `send` sends them again).
 
-use super::fetch::{fetch_all, MAX_PAGE_SIZE};
+use super::paging::{fetch_all, Pager, MAX_PAGE_SIZE};
 use super::scheduler::{
     self, log_finished, Admission, LevelOrder, Outcome, Prepared, Settled, Tally, Task, Work,
 };
@@ -23,17 +23,23 @@ use std::rc::Rc;
 /// (file: the endpoint's URL, line: the record's position in the listing) per record not deleted.
 pub async fn truncate(
     session: &Session<'_>,
+    pager: &Pager,
     levels: &[Vec<String>],
     state: Option<&dyn StateStore>,
     results: &mut RunResults,
 ) -> Result<(), RunError> {
-    let task = Truncate { session, state };
+    let task = Truncate {
+        session,
+        pager,
+        state,
+    };
     scheduler::run(&task, session, &LevelOrder::Reverse, levels, state, results).await?;
     Ok(())
 }
 
 struct Truncate<'a, 's> {
     session: &'a Session<'s>,
+    pager: &'a Pager,
     state: Option<&'a dyn StateStore>,
 }
 
@@ -56,7 +62,7 @@ impl Task for Truncate<'_, '_> {
         let url = self.session.resource_url(endpoint);
         let page_size = u64::from(self.session.config.fetch.page_size).clamp(1, MAX_PAGE_SIZE);
         let id_of = |v: Value| v.get("id").and_then(Value::as_str).map(str::to_string);
-        match fetch_all(self.session, endpoint, page_size, &id_of).await? {
+        match fetch_all(self.session, self.pager, endpoint, page_size, &id_of).await? {
             Ok(ids) => {
                 self.session.log(
                     LogLevel::Info,
