@@ -490,3 +490,139 @@ fn cursor_paging_asked_of_an_api_without_it_pages_by_offset() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn lines(dir: &Path, name: &str) -> Vec<serde_json::Value> {
+    file(dir, name)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn fetch_changes_twice_gets_only_the_changes_and_the_deletes() {
+    let dir = tmp_dir("routes-changes");
+    generate(&dir.join("data"), 5, 10);
+    let sb = Sandbox::start(Version::Ds50, &[]);
+    config(&dir, &sb.base, SHARED, TESTKEY);
+    let o = run(&dir, "send", &[]);
+    assert_exit(&o, 0);
+    let sel = ["-s", "students,studentSchoolAssociations"];
+
+    // the first run: everything, up to the newest change version; no deletes yet
+    let o = run(&dir, "fetch", &[&sel[..], &["--changes"]].concat());
+    assert_exit(&o, 0);
+    assert_says(
+        &o,
+        &[
+            "no earlier fetch --changes of this selection: fetching every record",
+            "fetching what changed: change versions up to ",
+            "kept change version ",
+        ],
+    );
+    let students = lines(&dir, "students.jsonl");
+    assert_eq!(students.len(), 5);
+    assert_eq!(lines(&dir, "studentSchoolAssociations.jsonl").len(), 5);
+    assert!(!dir.join("data/students.deletes.jsonl").exists());
+
+    // changes in between: one student renamed, one new, one enrolment deleted
+    let t = sb.token();
+    let mut renamed = students[0].clone();
+    for k in ["id", "_etag", "_lastModifiedDate"] {
+        renamed.as_object_mut().unwrap().remove(k);
+    }
+    renamed["lastSurname"] = serde_json::json!("Changed");
+    assert_eq!(sb.post(&t, "/ed-fi/students", &renamed).status(), 200);
+    let mut new = renamed.clone();
+    new["studentUniqueId"] = serde_json::json!("new-student-1");
+    assert_eq!(sb.post(&t, "/ed-fi/students", &new).status(), 201);
+    let ssa = lines(&dir, "studentSchoolAssociations.jsonl")[2].clone();
+    let id = ssa["id"].as_str().unwrap();
+    assert_eq!(
+        sb.delete(&t, &format!("/ed-fi/studentSchoolAssociations/{id}"))
+            .status(),
+        204
+    );
+
+    // the second run: only those, and the delete with its key values
+    let o = run(&dir, "fetch", &[&sel[..], &["--changes"]].concat());
+    assert_exit(&o, 0);
+    assert_says(
+        &o,
+        &["the last fetch --changes of this selection fetched up to change version "],
+    );
+    let changed = lines(&dir, "students.jsonl");
+    let ids: Vec<&str> = changed
+        .iter()
+        .map(|s| s["studentUniqueId"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed.len(), 2, "{ids:?}");
+    assert!(ids.contains(&"new-student-1"), "{ids:?}");
+    assert!(changed.iter().any(|s| s["lastSurname"] == "Changed"));
+    assert_eq!(
+        file(&dir, "studentSchoolAssociations.jsonl"),
+        "",
+        "nothing changed: an empty file"
+    );
+    let deleted = lines(&dir, "studentSchoolAssociations.deletes.jsonl");
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0]["id"], ssa["id"]);
+    assert!(deleted[0]["changeVersion"].is_u64());
+    assert_eq!(
+        deleted[0]["keyValues"]["studentUniqueId"],
+        ssa["studentReference"]["studentUniqueId"]
+    );
+    assert_eq!(file(&dir, "students.deletes.jsonl"), "");
+
+    // nothing changed since: empty files
+    let o = run(&dir, "fetch", &[&sel[..], &["--changes"]].concat());
+    assert_exit(&o, 0);
+    assert_eq!(file(&dir, "students.jsonl"), "");
+    assert_eq!(file(&dir, "studentSchoolAssociations.deletes.jsonl"), "");
+
+    // an explicit window, and -q minChangeVersion (the Python tool refuses it)
+    let version = |o: &std::process::Output| -> u64 {
+        let t = text(o);
+        let at = t.find("kept change version ").expect("kept") + "kept change version ".len();
+        t[at..].split(':').next().unwrap().trim().parse().unwrap()
+    };
+    let newest = version(&o);
+    let o = run(
+        &dir,
+        "fetch",
+        &[
+            "-s",
+            "students",
+            "--min-change-version",
+            "0",
+            "--max-change-version",
+            &newest.to_string(),
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_eq!(lines(&dir, "students.jsonl").len(), 6);
+    let o = run(
+        &dir,
+        "fetch",
+        &[
+            "-s",
+            "students",
+            "-q",
+            &format!("{{\"minChangeVersion\": {}}}", newest + 1),
+        ],
+    );
+    assert_exit(&o, 0);
+    assert_says(&o, &["no records to fetch from students"]);
+
+    // --changes needs somewhere to keep the version
+    let yaml = std::fs::read_to_string(dir.join("lightbeam.yaml")).unwrap();
+    let without: String = yaml
+        .lines()
+        .filter(|l| !l.starts_with("state_dir"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("lightbeam.yaml"), without).unwrap();
+    let o = run(&dir, "fetch", &[&sel[..], &["--changes"]].concat());
+    assert_exit(&o, 255);
+    assert_says(&o, &["fetch --changes keeps the newest change version it fetched in the state: set state_dir"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -47,6 +47,16 @@ pub struct Args {
     /// a JSON dictionary of query parameters for GET requests of `fetch`
     #[arg(short = 'q', long)]
     pub query: Option<String>,
+    /// fetch: only what changed since the last `fetch --changes` of this API and selection (the
+    /// change version is kept in state_dir), and the deletes into {endpoint}.deletes.jsonl
+    #[arg(long, conflicts_with_all = ["min_change_version", "max_change_version"])]
+    pub changes: bool,
+    /// fetch: only records changed at or after this change version (and the deletes)
+    #[arg(long = "min-change-version", value_name = "N")]
+    pub min_change_version: Option<u64>,
+    /// fetch: only records changed at or before this change version (and the deletes)
+    #[arg(long = "max-change-version", value_name = "N")]
+    pub max_change_version: Option<u64>,
     /// parameters as a JSON object (override environment variables)
     #[arg(short = 'p', long)]
     pub params: Option<String>,

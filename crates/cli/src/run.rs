@@ -18,6 +18,7 @@ use lightbeam_core::config::{
 };
 use lightbeam_core::ports::{Cache, LogLevel, StateStore};
 use lightbeam_core::results::Command;
+use lightbeam_core::run::changes::Changes;
 use lightbeam_core::run::{self, Job, Ports, RunOutcome};
 use lightbeam_core::state::ResendFlags;
 use std::path::Path;
@@ -103,6 +104,15 @@ fn job(args: &Args, command: Command, config: &Config, config_file: String) -> J
         query: flag(&args.query),
         keep_keys: flag(&args.keep_keys),
         drop_keys: flag(&args.drop_keys),
+        changes: match (
+            args.changes,
+            args.min_change_version,
+            args.max_change_version,
+        ) {
+            (true, _, _) => Changes::SinceLast,
+            (false, None, None) => Changes::All,
+            (false, min, max) => Changes::Window { min, max },
+        },
         wipe_cache: args.wipe,
         confirmed: args.yes,
         threads: std::thread::available_parallelism()

@@ -161,9 +161,12 @@ impl Clock for FakeClock {
 
 // --- state --------------------------------------------------------------------------------------
 
-/// The state store as a map of (endpoint, digest) → last outcome.
+/// The state store as a map of (endpoint, digest) → last outcome, and its marks.
 #[derive(Debug, Default)]
-pub struct MemState(pub RefCell<HashMap<(String, Digest), PayloadState>>);
+pub struct MemState(
+    pub RefCell<HashMap<(String, Digest), PayloadState>>,
+    pub RefCell<HashMap<String, String>>,
+);
 
 impl MemState {
     /// Outcomes remembered of all endpoints.
@@ -207,6 +210,15 @@ impl StateStore for MemState {
         Box::pin(std::future::ready(Ok(())))
     }
     fn flush(&self) -> LocalFuture<'_, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+    fn mark(&self, key: &str) -> LocalFuture<'_, Result<Option<String>, StoreError>> {
+        Box::pin(std::future::ready(Ok(self.1.borrow().get(key).cloned())))
+    }
+    fn set_mark(&self, key: &str, value: &str) -> LocalFuture<'_, Result<(), StoreError>> {
+        self.1
+            .borrow_mut()
+            .insert(key.to_string(), value.to_string());
         Box::pin(std::future::ready(Ok(())))
     }
 }

@@ -197,6 +197,38 @@ impl StateStore for SqliteState {
     fn flush(&self) -> LocalFuture<'_, Result<(), StoreError>> {
         Box::pin(std::future::ready(self.commit()))
     }
+
+    fn mark(&self, key: &str) -> LocalFuture<'_, Result<Option<String>, StoreError>> {
+        let shared = self.shared();
+        let conn = shared.conn();
+        let value = conn
+            .query_row("SELECT value FROM mark WHERE key = ?1", [key], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(shared.error("cannot read", e)),
+            });
+        Box::pin(std::future::ready(value))
+    }
+
+    fn set_mark(&self, key: &str, value: &str) -> LocalFuture<'_, Result<(), StoreError>> {
+        let shared = self.shared();
+        let mut conn = shared.conn();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let done = write_transaction(&mut conn, |tx| {
+            tx.execute(
+                "INSERT INTO mark (key, value, updated_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                rusqlite::params![key, value, now],
+            )
+            .map(drop)
+        })
+        .map_err(|e| shared.error("cannot write", e));
+        Box::pin(std::future::ready(done))
+    }
 }
 
 #[cfg(test)]
@@ -227,6 +259,22 @@ mod tests {
         let schools = block_on(store.load("schools")).unwrap();
         assert_eq!(schools, DigestMap::from_iter([(d("aa"), ps(103, 200))]));
         assert!(block_on(store.load("nothing")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn marks_are_kept_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteState::open(dir.path()).unwrap();
+        assert_eq!(block_on(store.mark("changes:a")).unwrap(), None);
+        block_on(store.set_mark("changes:a", "41")).unwrap();
+        block_on(store.set_mark("changes:a", "42")).unwrap();
+        drop(store);
+        let store = SqliteState::open(dir.path()).unwrap();
+        assert_eq!(
+            block_on(store.mark("changes:a")).unwrap().as_deref(),
+            Some("42")
+        );
+        assert_eq!(block_on(store.mark("changes:b")).unwrap(), None);
     }
 
     #[test]

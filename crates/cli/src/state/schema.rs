@@ -21,6 +21,11 @@ CREATE TABLE IF NOT EXISTS payload_state (
     status    INTEGER NOT NULL,
     PRIMARY KEY (endpoint, hash)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS mark (
+    key        TEXT    PRIMARY KEY,
+    value      TEXT    NOT NULL,
+    updated_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS imported_hashlog (
     file        TEXT    PRIMARY KEY,
     size        INTEGER NOT NULL,

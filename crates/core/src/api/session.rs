@@ -281,6 +281,18 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The root of the change queries beside the data URL: `{root}/changeQueries/v1` plus the
+    /// instance and year segments that follow `/data/v3` (ODS/API 5.x/6.x year routes), or
+    /// `{root}/changeQueries/v1` for a data URL ending in `/data` (the DMS).
+    pub fn change_queries_url(&self) -> String {
+        let data = self.urls.data.trim_end_matches('/');
+        if let Some(i) = data.rfind("/data/v3") {
+            return format!("{}/changeQueries/v1{}", &data[..i], &data[i + 8..]);
+        }
+        let root = data.strip_suffix("/data").unwrap_or(&self.urls.base);
+        format!("{root}/changeQueries/v1")
+    }
+
     /// `{data URL}/{namespace}/{endpoint}`.
     pub fn resource_url(&self, endpoint: &str) -> String {
         crate::config::url_join(&[

@@ -137,6 +137,11 @@ pub trait StateStore {
     fn remove(&self, endpoint: &str, digest: Digest) -> Result<(), StoreError>;
     fn clear_endpoint(&self, endpoint: &str) -> LocalFuture<'_, Result<(), StoreError>>;
     fn flush(&self) -> LocalFuture<'_, Result<(), StoreError>>;
+    /// A value kept under `key` beside the payloads' outcomes (`fetch --changes` keeps the newest
+    /// change version it fetched), `None` when there is none.
+    fn mark(&self, key: &str) -> LocalFuture<'_, Result<Option<String>, StoreError>>;
+    /// Keeps `value` under `key`, at once (not buffered).
+    fn set_mark(&self, key: &str, value: &str) -> LocalFuture<'_, Result<(), StoreError>>;
 }
 
 /// Cached documents (OpenAPI, descriptor values), with their age. A cache that cannot be read

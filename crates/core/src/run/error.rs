@@ -25,6 +25,9 @@ pub enum RunError {
     /// `-q`.
     #[error(transparent)]
     Query(#[from] QueryError),
+    /// `fetch --changes` and the change-version flags.
+    #[error(transparent)]
+    Changes(#[from] crate::run::changes::ChangesError),
     /// The data files could not be listed.
     #[error(transparent)]
     Listing(SourceError),

@@ -6,6 +6,7 @@
 //! `-d/--drop-keys` select the top-level keys written; lines are formatted as Python's
 //! `json.dumps` (the Python tool's output, byte for byte).
 
+use super::changes::{self, Window};
 use super::count::total_count;
 use super::paging::{get_page, plan_pages, read_partition, Page, PageError, Pager, MAX_PAGE_SIZE};
 use super::RunError;
@@ -110,11 +111,20 @@ pub struct FetchOptions {
     pub keep_keys: String,
     /// `-d/--drop-keys`.
     pub drop_keys: String,
+    /// The change versions asked for (`--changes`, `--min/max-change-version`): then every
+    /// endpoint gets its file, empty when nothing changed (a file of an earlier run is never
+    /// left to look like this one's), and its deletes when the window says so.
+    pub changes: Option<Window>,
 }
 
 /// The output file of an endpoint.
 pub fn output_file(endpoint: &str) -> String {
     format!("{endpoint}.jsonl")
+}
+
+/// The file of an endpoint's deleted records.
+pub fn deletes_file(endpoint: &str) -> String {
+    format!("{endpoint}.deletes.jsonl")
 }
 
 /// The endpoints `-q` can be applied to: those whose OpenAPI GET accepts every key (the others
@@ -188,10 +198,18 @@ pub async fn fetch(
     results: &mut RunResults,
 ) -> Result<(), RunError> {
     let pool = session.config.connection.pool_size.max(1) as usize;
-    let query = &options.query;
-    let endpoints = endpoints_for_query(session, model, endpoints, query);
+    let endpoints = endpoints_for_query(session, model, endpoints, &options.query);
+    let mut query = options.query.clone();
+    if let Some(window) = &options.changes {
+        query.extend(window.params());
+        session.log(
+            LogLevel::Info,
+            format!("fetching what changed: {}", window.describe()),
+        );
+    }
+    let query = &query;
     let totals = count_endpoints(session, &endpoints, query, results).await?;
-    let reads = plan_reads(session, pager, &endpoints, &totals, options).await?;
+    let reads = plan_reads(session, pager, &endpoints, &totals, query, options).await?;
     let endpoints_ref = &endpoints;
     let page_size = options.page_size;
     // records become their output lines as they arrive: a line takes a fraction of the memory of
@@ -216,6 +234,7 @@ pub async fn fetch(
                 Read::Partition { token, .. } => {
                     read_partition(session, endpoint, query, token, page_size, line).await
                 }
+                Read::Nothing => Ok((Vec::new(), None)),
             };
             (ep, read, last, got)
         })
@@ -234,6 +253,19 @@ pub async fn fetch(
         if last {
             files.close(&endpoints[ep]).await?;
         }
+    }
+    if let Some(window) = options.changes.filter(|w| w.deletes) {
+        let counted: Vec<&String> = totals.iter().map(|(ep, _)| &endpoints[*ep]).collect();
+        write_deletes(
+            session,
+            &counted,
+            &window,
+            options.page_size,
+            out,
+            &mut files,
+            results,
+        )
+        .await?;
     }
     if files.failed_reads > 0 {
         session.log(
@@ -257,6 +289,64 @@ enum Read {
         of: usize,
         token: String,
     },
+    /// None: the empty file of an endpoint without changes.
+    Nothing,
+}
+
+/// Writes the deleted records of each of `endpoints` in `window` to `{endpoint}.deletes.jsonl`
+/// (every endpoint gets its file), `pool_size` endpoints at a time.
+async fn write_deletes(
+    session: &Session<'_>,
+    endpoints: &[&String],
+    window: &Window,
+    page_size: u64,
+    out: &dyn OutputFiles,
+    files: &mut Files<'_, '_>,
+    results: &mut RunResults,
+) -> Result<(), RunError> {
+    let pool = session.config.connection.pool_size.max(1) as usize;
+    let mut read = stream::iter(endpoints.iter())
+        .map(|e| async move { (*e, changes::deletes(session, e, window, page_size).await) })
+        .buffered(pool);
+    while let Some((endpoint, got)) = read.next().await {
+        let (deleted, error) = got?;
+        let file = deletes_file(endpoint);
+        let mut writer = out.create(&file).await.map_err(write_error(&file))?;
+        let mut buf = String::new();
+        for d in &deleted {
+            buf.push_str(&json_dumps(d));
+            buf.push('\n');
+        }
+        writer
+            .write(buf.as_bytes())
+            .await
+            .map_err(write_error(&file))?;
+        writer.finish().await.map_err(write_error(&file))?;
+        if let Some(e) = &error {
+            files.failed_reads += 1;
+            session.log(
+                LogLevel::Warning,
+                format!("Unable to load the deleted records of {endpoint}... {e}"),
+            );
+            results.resource_mut(endpoint).record_failure(
+                e.kind(),
+                &e.messages(),
+                &file,
+                deleted.len() as u64 + 1,
+            );
+        }
+        if !deleted.is_empty() || error.is_none() {
+            session.log(
+                LogLevel::Info,
+                format!(
+                    "wrote {} deleted records of {endpoint} to {}",
+                    deleted.len(),
+                    crate::config::url_join(&[&session.config.data_dir, &file])
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// How many records each endpoint has, `pool_size` endpoints at a time: (index, total) of those
@@ -299,10 +389,10 @@ async fn plan_reads(
     pager: &Pager,
     endpoints: &[String],
     totals: &[(usize, u64)],
+    query: &[(String, String)],
     options: &FetchOptions,
 ) -> Result<Vec<(usize, Read, bool)>, RunError> {
     let pool = session.config.connection.pool_size.max(1) as usize;
-    let query = &options.query;
     let with_records: Vec<(usize, u64)> = totals.iter().copied().filter(|(_, t)| *t > 0).collect();
     let partitions: Vec<Option<Vec<String>>> = stream::iter(with_records.iter())
         .map(|(ep, total)| pager.partitions(session, &endpoints[*ep], query, *total))
@@ -320,6 +410,9 @@ async fn plan_reads(
                 LogLevel::Info,
                 format!("no records to fetch from {endpoint}"),
             );
+            if options.changes.is_some() {
+                reads.push((*ep, Read::Nothing, true));
+            }
             continue;
         }
         let tokens = partitions.next().flatten();
@@ -415,6 +508,7 @@ impl<'f> Files<'f, '_> {
                     "partition {} of {of} of {endpoint} after its first {n} records",
                     index + 1
                 ),
+                Read::Nothing => endpoint.to_string(),
             };
             self.session
                 .log(LogLevel::Warning, format!("Unable to load {what}... {e}"));

@@ -7,6 +7,7 @@
 //! share one [`scheduler`]; `count`, `fetch` and `create` page or scaffold; `validate` is in
 //! [`crate::validate`].
 
+pub mod changes;
 pub mod count;
 pub mod create;
 pub mod delete;
@@ -55,6 +56,9 @@ pub struct Job {
     pub query: String,
     pub keep_keys: String,
     pub drop_keys: String,
+    /// `--changes`, `--min-change-version`, `--max-change-version`: what `fetch` asks of change
+    /// versions.
+    pub changes: changes::Changes,
     /// `-w`: refetch what is cached.
     pub wipe_cache: bool,
     /// `--yes`: `delete` and `truncate` (with a selector) are confirmed beforehand.
@@ -230,11 +234,13 @@ impl Runner<'_> {
                 Ok(())
             }
             Command::Fetch => {
+                let (window, mark) = self.change_window(&session, &selected, &query).await?;
                 let options = fetch::FetchOptions {
                     page_size: fetch::page_size(&session),
                     query,
                     keep_keys: job.keep_keys.clone(),
                     drop_keys: job.drop_keys.clone(),
+                    changes: window,
                 };
                 // the OpenAPI documents are needed to vet -q keys (and tell where the API offers
                 // cursor paging: Pager::choose reads them then)
@@ -252,7 +258,8 @@ impl Runner<'_> {
                     ports.output,
                     results,
                 )
-                .await
+                .await?;
+                self.keep_mark(&session, mark, results).await
             }
             Command::Create => {
                 let model = self.model(&session).await?;
@@ -299,6 +306,78 @@ impl Runner<'_> {
                 None
             }
         }
+    }
+
+    /// The change versions `fetch` asks for, and for `--changes` the state's mark to keep (its
+    /// key and the newest change version) once every page was read.
+    async fn change_window(
+        &self,
+        session: &Session<'_>,
+        selected: &[String],
+        query: &[(String, String)],
+    ) -> Result<(Option<changes::Window>, Option<(String, u64)>), RunError> {
+        use changes::{Changes, ChangesError, Window};
+        match self.job.changes {
+            Changes::All => Ok((None, None)),
+            Changes::Window { min, max } => {
+                if let (Some(min), Some(max)) = (min, max) {
+                    if min > max {
+                        return Err(ChangesError::Empty { min, max }.into());
+                    }
+                }
+                let window = Window {
+                    min,
+                    max,
+                    deletes: true,
+                };
+                Ok((Some(window), None))
+            }
+            Changes::SinceLast => {
+                let state = self.ports.state.ok_or(ChangesError::NoState)?;
+                let key = changes::mark_key(session, selected, query);
+                let last = state.mark(&key).await?.and_then(|v| v.parse::<u64>().ok());
+                let newest = changes::newest_change_version(session).await?;
+                session.log(
+                    LogLevel::Info,
+                    match last {
+                        Some(v) => format!("the last fetch --changes of this selection fetched up to change version {v}"),
+                        None => "no earlier fetch --changes of this selection: fetching every record".to_string(),
+                    },
+                );
+                let window = Window {
+                    min: last.map(|v| v + 1),
+                    max: Some(newest),
+                    deletes: last.is_some(),
+                };
+                Ok((Some(window), Some((key, newest))))
+            }
+        }
+    }
+
+    /// Keeps the newest change version of a `--changes` run in the state when every page was
+    /// read (else the next run fetches the same window again).
+    async fn keep_mark(
+        &self,
+        session: &Session<'_>,
+        mark: Option<(String, u64)>,
+        results: &RunResults,
+    ) -> Result<(), RunError> {
+        let (Some((key, newest)), Some(state)) = (mark, self.ports.state) else {
+            return Ok(());
+        };
+        if results.totals().failed > 0 {
+            session.log(
+                LogLevel::Warning,
+                format!("not all changes could be fetched: the next fetch --changes fetches them again (change version {newest} is not kept)"),
+            );
+            return Ok(());
+        }
+        state.set_mark(&key, &newest.to_string()).await?;
+        session.log(
+            LogLevel::Info,
+            format!("kept change version {newest}: the next fetch --changes starts after it"),
+        );
+        Ok(())
     }
 
     /// The API's model, from its OpenAPI documents (through the cache).

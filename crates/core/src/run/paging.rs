@@ -158,11 +158,21 @@ pub async fn get_page(
     query: &[(String, String)],
     page: Page,
 ) -> Read<Vec<Value>> {
+    get_page_at(session, &session.resource_url(endpoint), query, page).await
+}
+
+/// GET one page of records of the collection at `url` (a resource, its `/deletes`) by offset.
+pub async fn get_page_at(
+    session: &Session<'_>,
+    url: &str,
+    query: &[(String, String)],
+    page: Page,
+) -> Read<Vec<Value>> {
     let (limit, offset) = (page.limit.to_string(), page.offset.to_string());
     let mut all = params(query);
     all.push(("limit", &limit));
     all.push(("offset", &offset));
-    let url = query_url(&session.resource_url(endpoint), &all);
+    let url = query_url(url, &all);
     Ok(get_json(session, &url)
         .await?
         .and_then(|(v, _)| records_of(v)))

@@ -17,6 +17,9 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 
 const STATE: &str = "state";
+/// Marks (`StateStore::mark`) are kept in the state store under this prefix (no endpoint name
+/// begins with it).
+const MARK: &str = "!mark:";
 const CACHE: &str = "cache";
 /// Records of one endpoint beyond which `load` rewrites them as one.
 const COMPACT_AFTER: usize = 64;
@@ -57,6 +60,9 @@ impl Db {
         let mut by_endpoint: Vec<(String, DigestMap<PayloadState>)> = Vec::new();
         for (k, v) in state.scan(None, None, None, None).await.map_err(err)? {
             let key = k.as_string().unwrap_or_default();
+            if key.starts_with(MARK) {
+                continue;
+            }
             let endpoint = key.rsplit_once('#').map(|(e, _)| e).unwrap_or(&key);
             let text = v.as_string().unwrap_or_default();
             match by_endpoint.iter_mut().find(|(e, _)| e == endpoint) {
@@ -340,6 +346,45 @@ impl StateStore for IdbState {
         Box::pin(async move {
             self.inner.commit().await?;
             self.rewrite(&endpoint, None).await
+        })
+    }
+
+    fn mark(&self, key: &str) -> LocalFuture<'_, Result<Option<String>, StoreError>> {
+        let key = format!("{MARK}{key}");
+        Box::pin(async move {
+            let tx = self
+                .inner
+                .db
+                .rexie
+                .transaction(&[STATE], TransactionMode::ReadOnly)
+                .map_err(err)?;
+            let v = tx
+                .store(STATE)
+                .map_err(err)?
+                .get(JsValue::from_str(&key))
+                .await
+                .map_err(err)?;
+            Ok(v.and_then(|v| v.as_string()))
+        })
+    }
+
+    fn set_mark(&self, key: &str, value: &str) -> LocalFuture<'_, Result<(), StoreError>> {
+        let key = format!("{MARK}{key}");
+        let value = value.to_string();
+        Box::pin(async move {
+            let tx = self
+                .inner
+                .db
+                .rexie
+                .transaction(&[STATE], TransactionMode::ReadWrite)
+                .map_err(err)?;
+            tx.store(STATE)
+                .map_err(err)?
+                .put(&JsValue::from_str(&value), Some(&JsValue::from_str(&key)))
+                .await
+                .map_err(err)?;
+            tx.done().await.map_err(err)?;
+            Ok(())
         })
     }
 

@@ -54,6 +54,7 @@ impl RunFlags {
             query: self.query.clone(),
             keep_keys: self.keep_keys.clone(),
             drop_keys: self.drop_keys.clone(),
+            changes: Default::default(),
             wipe_cache: false,
             confirmed: false,
             threads: 1,
