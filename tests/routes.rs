@@ -626,3 +626,97 @@ fn fetch_changes_twice_gets_only_the_changes_and_the_deletes() {
     assert_says(&o, &["fetch --changes keeps the newest change version it fetched in the state: set state_dir"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const STUDENT_PROFILES: &str = r#"<Profiles>
+  <Profile name="Students-Names">
+    <Resource name="Student">
+      <ReadContentType memberSelection="IncludeOnly">
+        <Property name="FirstName" />
+        <Property name="LastSurname" />
+      </ReadContentType>
+      <WriteContentType memberSelection="IncludeAll" />
+    </Resource>
+  </Profile>
+  <Profile name="Students-All">
+    <Resource name="Student">
+      <ReadContentType memberSelection="IncludeAll" />
+      <WriteContentType memberSelection="IncludeAll" />
+    </Resource>
+  </Profile>
+</Profiles>
+"#;
+
+#[test]
+fn a_profile_bound_client_goes_through_its_profile() {
+    let dir = tmp_dir("routes-profiles");
+    let files = generate(&dir.join("data"), 5, 11);
+    let xml = dir.join("Profiles.xml");
+    std::fs::write(&xml, STUDENT_PROFILES).unwrap();
+    let profile = |name: &str| format!("{name}:{}", xml.display());
+    let sb = Sandbox::start(
+        Version::Ds50,
+        &[
+            "--profile",
+            &profile("Students-Names"),
+            "--profile",
+            &profile("Students-All"),
+            "--client",
+            "testkey:testsecret",
+            "--client",
+            "two:s,profile=Students-Names,profile=Students-All",
+        ],
+    );
+    // two profiles assigned: the API cannot choose, every request must name one
+    config(&dir, &sb.base, SHARED, ("two", "s"));
+    let o = run(&dir, "send", &["-s", "students"]);
+    assert_exit(&o, 1);
+    assert_says(
+        &o,
+        &[
+            "(403 x5) Based on profile assignments, one of the following profile-specific content types is required when creating or updating this resource",
+            "[an Ed-Fi profile problem: check edfi_api.profile and edfi_api.profiles]",
+        ],
+    );
+    assert_eq!(sb.count("students"), 0);
+
+    // edfi_api.profile: the writable media type on POST, the readable one on GET
+    config(
+        &dir,
+        &sb.base,
+        &format!("{SHARED}  profile: Students-Names\n"),
+        ("two", "s"),
+    );
+    let o = run(&dir, "send", &["-s", "students"]);
+    assert_exit(&o, 0);
+    assert_eq!(sb.count("students"), students(&files));
+    let o = run(&dir, "fetch", &["-s", "students"]);
+    assert_exit(&o, 0);
+    let fetched = lines(&dir, "students.jsonl");
+    assert_eq!(fetched.len() as u64, students(&files));
+    let keys: std::collections::BTreeSet<&str> = fetched[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !k.starts_with('_') && *k != "id")
+        .collect();
+    assert_eq!(
+        keys,
+        ["firstName", "lastSurname", "studentUniqueId"].into(),
+        "what the readable profile shows"
+    );
+
+    // edfi_api.profiles per endpoint: students through the profile, schools plain
+    config(
+        &dir,
+        &sb.base,
+        &format!("{SHARED}  profiles:\n    students: Students-All\n"),
+        ("two", "s"),
+    );
+    let o = run(&dir, "count", &["-s", "students,schools"]);
+    assert_exit(&o, 0);
+    let o = run(&dir, "fetch", &["-s", "students"]);
+    assert_exit(&o, 0);
+    assert!(lines(&dir, "students.jsonl")[0].get("birthDate").is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -204,7 +204,20 @@ pub fn not_json_reason(body: &[u8], error: &serde_json::Error) -> String {
     }
 }
 
+/// What a profile error adds to its messages.
+pub const PROFILE_HINT: &str =
+    " [an Ed-Fi profile problem: check edfi_api.profile and edfi_api.profiles]";
+
+/// An error about profiles (`urn:ed-fi:api:profile:...`) or data policies (the 403
+/// `urn:ed-fi:api:security:data-policy:...` of a client that must use its assigned profile).
+fn is_profile_error(obj: &Map<String, Value>) -> bool {
+    obj.get("type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.contains(":profile") || t.contains(":data-policy"))
+}
+
 /// The failure messages for an error response (`status` not 2xx). Never empty, never panics.
+/// A profile error says so ([`PROFILE_HINT`]).
 pub fn error_messages(status: u16, body: &[u8]) -> Vec<String> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let text = String::from_utf8_lossy(body);
@@ -216,7 +229,15 @@ pub fn error_messages(status: u16, body: &[u8]) -> Vec<String> {
         }];
     }
     match serde_json::from_str::<Value>(trimmed) {
-        Ok(Value::Object(obj)) => from_object(status, &obj),
+        Ok(Value::Object(obj)) => {
+            let mut messages = from_object(status, &obj);
+            if is_profile_error(&obj) {
+                for m in &mut messages {
+                    m.push_str(PROFILE_HINT);
+                }
+            }
+            messages
+        }
         Ok(Value::String(s)) if !s.trim().is_empty() => {
             vec![format!("{status}: {}", linearize(&s))]
         }

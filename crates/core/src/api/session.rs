@@ -281,6 +281,41 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// The `Accept` and `Content-Type` of a request: `application/json`, or for a resource (or one
+    /// of its items) whose endpoint goes through a profile (`edfi_api.profile`, `profiles`), the
+    /// profile's media types `application/vnd.ed-fi.{resource}.{profile}.readable+json` (GET)
+    /// and `...writable+json` (POST, PUT), resource and profile lowercased as the ODS/API names
+    /// them. Its `/deletes`, `/keyChanges` and `/partitions` are plain JSON.
+    fn media_types(&self, method: Method, url: &str) -> (String, String) {
+        const JSON: &str = "application/json";
+        let plain = || (JSON.to_string(), JSON.to_string());
+        let path = url.split(['?', '#']).next().unwrap_or("");
+        let Some(rest) = path.strip_prefix(self.urls.data.trim_end_matches('/')) else {
+            return plain();
+        };
+        let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let endpoint = match segs.as_slice() {
+            [_, e] => *e,
+            [_, e, item] if !["deletes", "keyChanges", "partitions"].contains(item) => *e,
+            _ => return plain(),
+        };
+        let Some(profile) = self.config.edfi_api.profile_for(endpoint) else {
+            return plain();
+        };
+        let media = |usage: &str| {
+            format!(
+                "application/vnd.ed-fi.{}.{}.{usage}+json",
+                crate::api::openapi::singularize(endpoint).to_ascii_lowercase(),
+                profile.to_ascii_lowercase()
+            )
+        };
+        match method {
+            Method::Get => (media("readable"), JSON.to_string()),
+            Method::Post | Method::Put => (JSON.to_string(), media("writable")),
+            _ => plain(),
+        }
+    }
+
     /// The root of the change queries beside the data URL: `{root}/changeQueries/v1` plus the
     /// instance and year segments that follow `/data/v3` (ODS/API 5.x/6.x year routes), or
     /// `{root}/changeQueries/v1` for a data URL ending in `/data` (the DMS).
@@ -554,12 +589,13 @@ impl<'a> Session<'a> {
             // for its place longer than a token lives
             let slot = self.flow.acquire(self.clock).await;
             let (token, version) = self.token().await?;
+            let (accept, content_type) = self.media_types(method, url);
             let mut headers = vec![
                 ("Authorization".to_string(), format!("Bearer {token}")),
-                ("Accept".to_string(), "application/json".to_string()),
+                ("Accept".to_string(), accept),
             ];
             if body.is_some() {
-                headers.push(("Content-Type".to_string(), "application/json".to_string()));
+                headers.push(("Content-Type".to_string(), content_type));
             }
             let req = HttpRequest {
                 method,

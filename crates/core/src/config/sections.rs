@@ -1,5 +1,6 @@
 //! The sections of the config: their keys, types and the Python tool's defaults.
 
+use indexmap::IndexMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -110,6 +111,26 @@ pub struct EdfiApi {
     pub instance_code: Option<String>,
     pub client_id: String,
     pub client_secret: Secret,
+    /// An ODS/API profile every data request goes through (its media types
+    /// `application/vnd.ed-fi.{resource}.{profile}.readable|writable+json`); empty: none.
+    pub profile: String,
+    /// Profiles by endpoint (`studentSchoolAssociations: Sample-Profile`), over `profile`; an
+    /// empty name: no profile for that endpoint.
+    pub profiles: IndexMap<String, String>,
+}
+
+impl EdfiApi {
+    /// The profile requests to `endpoint` go through, if any.
+    pub fn profile_for(&self, endpoint: &str) -> Option<&str> {
+        let name = self
+            .profiles
+            .iter()
+            .find(|(e, _)| e.eq_ignore_ascii_case(endpoint))
+            .map(|(_, p)| p.as_str())
+            .unwrap_or(&self.profile)
+            .trim();
+        (!name.is_empty()).then_some(name)
+    }
 }
 
 impl Default for EdfiApi {
@@ -128,6 +149,8 @@ impl Default for EdfiApi {
             instance_code: None,
             client_id: String::new(),
             client_secret: Secret::default(),
+            profile: String::new(),
+            profiles: IndexMap::new(),
         }
     }
 }

@@ -522,3 +522,17 @@ fn data_url_must_be_http_when_set() {
         "config error at line 3: edfi_api.data_url: must start with http:// or https://, got \"h/data/v3\""
     );
 }
+
+#[test]
+fn profiles_by_endpoint_over_the_profile() {
+    let c = load(&format!(
+        "{MIN}  profile: Sample-Profile\n  profiles:\n    studentSchoolAssociations: Other\n    schools: ''\n"
+    ))
+    .unwrap();
+    let api = &c.edfi_api;
+    assert_eq!(api.profile_for("students"), Some("Sample-Profile"));
+    assert_eq!(api.profile_for("StudentSchoolAssociations"), Some("Other"));
+    assert_eq!(api.profile_for("schools"), None, "an empty name: no profile");
+    let none = load(MIN).unwrap();
+    assert_eq!(none.edfi_api.profile_for("students"), None);
+}
