@@ -720,3 +720,148 @@ fn a_profile_bound_client_goes_through_its_profile() {
     assert!(lines(&dir, "students.jsonl")[0].get("birthDate").is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The records `count` printed for `endpoint` (it prints no row for an empty endpoint).
+fn counted(o: &std::process::Output, endpoint: &str) -> u64 {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| {
+            let (n, e) = l.split_once('\t')?;
+            (e == endpoint).then(|| n.parse().ok()).flatten()
+        })
+        .unwrap_or(0)
+}
+
+/// One layout of the journey: its name, the sandbox's arguments, the base URL's path below the
+/// sandbox's root, and the `edfi_api` lines.
+struct Layout {
+    name: &'static str,
+    serve: &'static [&'static str],
+    root: &'static str,
+    api: &'static str,
+}
+
+const LAYOUTS: [Layout; 4] = [
+    Layout {
+        name: "ODS/API 5.x/6.x year routes",
+        serve: &[],
+        root: "",
+        api: "  mode: year_specific\n  year: 2025\n",
+    },
+    Layout {
+        name: "ODS/API 7.x context routes",
+        serve: &["--contexts", "2024,2025"],
+        root: "",
+        api: "  mode: year_specific\n  year: 2025\n",
+    },
+    Layout {
+        name: "ODS/API 7.x tenants",
+        serve: &["--tenants", "a,b"],
+        root: "/b",
+        api: "  mode: shared_instance\n",
+    },
+    Layout {
+        name: "Ed-Fi DMS",
+        serve: &["--dms"],
+        root: "",
+        api: "",
+    },
+];
+
+/// In every route layout, through the CLI only: send, count, validate with remote references,
+/// fetch --changes, a changed record sent again, fetch --changes (only it), truncate, fetch
+/// --changes (the deletes), send again, delete.
+#[test]
+fn journeys_in_every_route_layout() {
+    for layout in LAYOUTS {
+        let dir = tmp_dir("routes-journey");
+        generate(&dir.join("data"), 5, 12);
+        let generated = file(&dir, "students.jsonl");
+        let restore = |text: &str| std::fs::write(dir.join("data/students.jsonl"), text).unwrap();
+        let sb = Sandbox::start(Version::Ds50, layout.serve);
+        config(
+            &dir,
+            &format!("{}{}", sb.base, layout.root),
+            layout.api,
+            TESTKEY,
+        );
+        let sel = ["-s", "students", "--changes"];
+        let what = layout.name;
+
+        let o = run(&dir, "send", &[]);
+        assert_exit(&o, 0);
+        let o = run(&dir, "count", &["-s", "students"]);
+        assert_exit(&o, 0);
+        assert_eq!(counted(&o, "students"), 5, "{what}");
+
+        // validate finds the schools and students the data files lack in the API
+        let schools = file(&dir, "schools.jsonl");
+        for f in ["schools", "students"] {
+            std::fs::remove_file(dir.join(format!("data/{f}.jsonl"))).unwrap();
+        }
+        let yaml = std::fs::read_to_string(dir.join("lightbeam.yaml")).unwrap();
+        std::fs::write(
+            dir.join("lightbeam.yaml"),
+            format!("{yaml}validate:\n  methods: \"*\"\n"),
+        )
+        .unwrap();
+        let (o, results) = run_with_results(
+            &dir,
+            "validate",
+            "results.json",
+            &["-s", "studentSchoolAssociations"],
+        );
+        assert_exit(&o, 0);
+        assert_eq!(results["total_records_failed"], 0, "{what}: {results}");
+        std::fs::write(dir.join("data/schools.jsonl"), schools).unwrap();
+        restore(&generated);
+        let o = run(&dir, "fetch", &sel);
+        assert_exit(&o, 0);
+        assert_eq!(lines(&dir, "students.jsonl").len(), 5, "{what}");
+
+        // one student renamed and sent again
+        let renamed = generated.replacen("\"lastSurname\":\"", "\"lastSurname\":\"Re", 1);
+        assert_ne!(renamed, generated);
+        restore(&renamed);
+        let o = run(&dir, "send", &["-s", "students"]);
+        assert_exit(&o, 0);
+        let o = run(&dir, "fetch", &sel);
+        assert_exit(&o, 0);
+        let changed = lines(&dir, "students.jsonl");
+        assert_eq!(changed.len(), 1, "{what}: only the renamed one");
+        assert!(changed[0]["lastSurname"]
+            .as_str()
+            .unwrap()
+            .starts_with("Re"));
+
+        // truncate the students' enrolments and the students: their deletes next
+        let o = run(
+            &dir,
+            "truncate",
+            &["-s", "studentSchoolAssociations,studentSectionAssociations,grades,studentSchoolAttendanceEvents,students", "--yes"],
+        );
+        assert_exit(&o, 0);
+        let o = run(&dir, "count", &["-s", "students"]);
+        assert_eq!(counted(&o, "students"), 0, "{what}");
+        let o = run(&dir, "fetch", &sel);
+        assert_exit(&o, 0);
+        assert_eq!(file(&dir, "students.jsonl"), "", "{what}");
+        let deleted = lines(&dir, "students.deletes.jsonl");
+        assert_eq!(deleted.len(), 5, "{what}: {deleted:?}");
+        assert!(deleted
+            .iter()
+            .all(|d| d["keyValues"]["studentUniqueId"].is_string()));
+
+        // send again, then delete by identity
+        restore(&generated);
+        let o = run(&dir, "send", &["-s", "students", "-f"]);
+        assert_exit(&o, 0);
+        let o = run(&dir, "count", &["-s", "students"]);
+        assert_eq!(counted(&o, "students"), 5, "{what}");
+        let o = run(&dir, "delete", &["-s", "students", "--yes"]);
+        assert_exit(&o, 0);
+        let o = run(&dir, "count", &["-s", "students"]);
+        assert_eq!(counted(&o, "students"), 0, "{what}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
