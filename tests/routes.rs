@@ -365,9 +365,13 @@ fn paging(dir: &Path, paging: &str) {
         Some(i) => text[..i].to_string(),
         None => text,
     };
+    // pool_size 1: auto uses cursor paging from pool_size partitions (2,500 records each) on
     std::fs::write(
         path,
-        format!("{text}fetch:\n  page_size: 200\n  paging: {paging}\n"),
+        format!(
+            "{}fetch:\n  page_size: 200\n  paging: {paging}\n",
+            text.replace("pool_size: 4", "pool_size: 1")
+        ),
     )
     .unwrap();
 }
@@ -448,6 +452,7 @@ fn fetch_truncate_and_delete_page_by_cursor_where_the_api_offers_it() {
     let sb = Sandbox::start(Version::Ds60, &["--dms", "--cursor-paging"]);
     generate(&dir.join("data"), 100, 8); // fetch wrote over the data files
     config(&dir, &sb.base, "", TESTKEY);
+    paging(&dir, "auto");
     let o = run(&dir, "send", &["-s", "students", "-f"]);
     assert_exit(&o, 0);
     let o = run(&dir, "fetch", &["-s", "students"]);

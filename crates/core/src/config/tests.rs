@@ -532,7 +532,11 @@ fn profiles_by_endpoint_over_the_profile() {
     let api = &c.edfi_api;
     assert_eq!(api.profile_for("students"), Some("Sample-Profile"));
     assert_eq!(api.profile_for("StudentSchoolAssociations"), Some("Other"));
-    assert_eq!(api.profile_for("schools"), None, "an empty name: no profile");
+    assert_eq!(
+        api.profile_for("schools"),
+        None,
+        "an empty name: no profile"
+    );
     let none = load(MIN).unwrap();
     assert_eq!(none.edfi_api.profile_for("students"), None);
 }
